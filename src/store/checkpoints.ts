@@ -1,0 +1,26 @@
+// The checkpoints repository: reads batched by parent ids, for the per-request loaders.
+import type { Collection, Db, ObjectId } from 'mongodb';
+import { COLLECTIONS, type CheckpointDoc } from './documents.ts';
+import { scopeClause, type ProjectScope } from './scope.ts';
+
+export class CheckpointRepository {
+  private readonly checkpoints: Collection<CheckpointDoc>;
+
+  constructor(db: Db) {
+    this.checkpoints = db.collection<CheckpointDoc>(COLLECTIONS.checkpoints);
+  }
+
+  /** Checkpoints of many experiments in one round trip, ordered by experiment then step. */
+  async findByExperimentIds(scope: ProjectScope, experimentIds: readonly ObjectId[]): Promise<CheckpointDoc[]> {
+    if (experimentIds.length === 0) return [];
+    return this.checkpoints
+      .find({ $and: [scopeClause<CheckpointDoc>(scope), { experimentId: { $in: [...experimentIds] } }] })
+      .sort({ experimentId: 1, step: 1 })
+      .toArray();
+  }
+
+  async findByIds(scope: ProjectScope, ids: readonly ObjectId[]): Promise<CheckpointDoc[]> {
+    if (ids.length === 0) return [];
+    return this.checkpoints.find({ $and: [scopeClause<CheckpointDoc>(scope), { _id: { $in: [...ids] } }] }).toArray();
+  }
+}
