@@ -1,0 +1,62 @@
+// `lora-registry serve [--port N] [--config FILE]`: the API on one port until SIGINT/SIGTERM.
+import { parseArgs } from 'node:util';
+import { createServer } from '../../server/create-server.ts';
+import { loadServerConfig, parsePort } from '../../server/config.ts';
+
+export const summary = 'Serve the GraphQL API (HTTP + WebSocket at /graphql, /healthz) on PORT (default 4000).';
+
+const USAGE = `Usage: lora-registry serve [--port N] [--config FILE]
+
+  --port N       port to listen on (default: PORT, then the config file, then 4000; 0 = any free port)
+  --config FILE  server settings in YAML (default: configs/server.yaml when present)
+
+Environment: PORT, HOST, MONGODB_URI (unset: the embedded engine, data in DATA_DIR/db),
+DATA_DIR (default ./data), WORKSPACE_DIR (default ./runs).`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values: { port?: string; config?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { port: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (err) {
+    console.error(`lora-registry serve: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = loadServerConfig({ file: values.config });
+  if (values.port !== undefined) config.port = parsePort('--port', values.port);
+
+  const server = await createServer({
+    port: config.port,
+    host: config.host,
+    mongoUri: config.mongoUri,
+    dataDir: config.dataDir,
+    workspaceDir: config.workspaceDir,
+    limits: config.limits,
+  });
+  const database = config.mongoUri ? 'MongoDB at MONGODB_URI' : `the embedded engine (development/test only), data in ${config.dataDir}/db`;
+  console.log(`lora-registry serving ${server.url} (subscriptions: ${server.wsUrl}), health: ${server.url.replace(/\/graphql$/, '/healthz')}; database: ${database}`);
+
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      console.log(`lora-registry: ${signal} received, draining connections...`);
+      server.stop().then(
+        () => resolve(),
+        (err: unknown) => {
+          console.error(`lora-registry: shutdown failed: ${(err as Error).message}`);
+          resolve();
+        },
+      );
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+  console.log('lora-registry: stopped.');
+  return 0;
+}
