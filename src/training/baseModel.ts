@@ -4,7 +4,7 @@
 // config.json implies, so a mismatched model fails before training with a precise error.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { BaseWeights, GPT2Config } from './model/index.ts';
+import { baseWeightShapes, gpt2ConfigFromHF, type BaseWeights, type GPT2Config } from './model/index.ts';
 import { floatTensor, readSafetensors, type TensorToWrite } from './safetensors.ts';
 import { ByteLevelBpe } from './tokenizer/byteLevelBpe.ts';
 import { sha256Hex } from './durableFiles.ts';
@@ -25,48 +25,18 @@ function modelError(message: string): TrainingError {
   return new TrainingError('CONFIG_ERROR', `base_model: ${message}`);
 }
 
-/** Reads the GPT-2 sizes from config.json, naming the key and value on any problem. */
-export function gpt2ConfigFromJson(json: Record<string, unknown>, source: string): GPT2Config {
-  const positiveInt = (key: string, fallback?: string): number => {
-    const value = json[key] ?? (fallback ? json[fallback] : undefined);
-    if (!Number.isInteger(value) || (value as number) < 1) {
-      throw modelError(`${source}: "${key}" is ${JSON.stringify(value)}; expected a positive integer`);
-    }
-    return value as number;
-  };
-  const config: GPT2Config = {
-    vocabSize: positiveInt('vocab_size'),
-    nPositions: positiveInt('n_positions', 'n_ctx'),
-    nEmbd: positiveInt('n_embd'),
-    nLayer: positiveInt('n_layer'),
-    nHead: positiveInt('n_head'),
-    layerNormEpsilon: typeof json.layer_norm_epsilon === 'number' ? json.layer_norm_epsilon : 1e-5,
-  };
-  if (config.nEmbd % config.nHead !== 0) throw modelError(`${source}: "n_embd" ${config.nEmbd} is not divisible by "n_head" ${config.nHead}`);
+/** The GPT-2 sizes from config.json, errors prefixed with the file so the user knows where to look. */
+function readGpt2Config(json: Record<string, unknown>, source: string): GPT2Config {
+  let config: GPT2Config;
+  try {
+    config = gpt2ConfigFromHF(json);
+  } catch (err) {
+    throw modelError(`${source}: ${(err as Error).message.replace(/^config\.json: /, '')}`);
+  }
   if (json.n_inner !== undefined && json.n_inner !== null && json.n_inner !== 4 * config.nEmbd) {
     throw modelError(`${source}: "n_inner" ${JSON.stringify(json.n_inner)} is not supported; only null or 4 * n_embd (${4 * config.nEmbd})`);
   }
   return config;
-}
-
-/** Every base tensor GPT-2 has, by HF name without prefix, with its Conv1D shape. */
-export function gpt2WeightShapes(c: GPT2Config): Map<string, number[]> {
-  const E = c.nEmbd;
-  const shapes = new Map<string, number[]>([
-    ['wte.weight', [c.vocabSize, E]],
-    ['wpe.weight', [c.nPositions, E]],
-  ]);
-  for (let i = 0; i < c.nLayer; i++) {
-    const h = `h.${i}`;
-    shapes.set(`${h}.ln_1.weight`, [E]).set(`${h}.ln_1.bias`, [E]);
-    shapes.set(`${h}.attn.c_attn.weight`, [E, 3 * E]).set(`${h}.attn.c_attn.bias`, [3 * E]);
-    shapes.set(`${h}.attn.c_proj.weight`, [E, E]).set(`${h}.attn.c_proj.bias`, [E]);
-    shapes.set(`${h}.ln_2.weight`, [E]).set(`${h}.ln_2.bias`, [E]);
-    shapes.set(`${h}.mlp.c_fc.weight`, [E, 4 * E]).set(`${h}.mlp.c_fc.bias`, [4 * E]);
-    shapes.set(`${h}.mlp.c_proj.weight`, [4 * E, E]).set(`${h}.mlp.c_proj.bias`, [E]);
-  }
-  shapes.set('ln_f.weight', [E]).set('ln_f.bias', [E]);
-  return shapes;
 }
 
 // Buffers and the tied head that some GPT-2 checkpoints carry; not weights we train on.
@@ -83,16 +53,13 @@ export function loadBaseModel(dir: string): BaseModel {
   } catch (err) {
     throw modelError(`${configFile} is not valid JSON (${(err as Error).message})`);
   }
-  if (hfConfig.model_type !== undefined && hfConfig.model_type !== 'gpt2') {
-    throw modelError(`${configFile}: "model_type" is ${JSON.stringify(hfConfig.model_type)}; only "gpt2" is supported`);
-  }
-  const config = gpt2ConfigFromJson(hfConfig, configFile);
+  const config = readGpt2Config(hfConfig, configFile);
 
   const weightsFile = path.join(dir, 'model.safetensors');
   const bytes = readFileSync(weightsFile);
   const file = readSafetensors(weightsFile);
   const weights: BaseWeights = new Map();
-  const expected = gpt2WeightShapes(config);
+  const expected = new Map(baseWeightShapes(config).map(({ name, shape }) => [name, shape]));
   for (const [fullName, tensor] of file.tensors) {
     const name = fullName.startsWith('transformer.') ? fullName.slice('transformer.'.length) : fullName;
     if (IGNORED_TENSOR.test(name)) continue;
@@ -117,7 +84,7 @@ export function loadBaseModel(dir: string): BaseModel {
 /** Base weights as safetensors entries named the way GPT2LMHeadModel.save_pretrained names them. */
 export function hfWeightTensors(config: GPT2Config, weights: BaseWeights): Map<string, TensorToWrite> {
   const out = new Map<string, TensorToWrite>();
-  for (const [name, shape] of gpt2WeightShapes(config)) {
+  for (const { name, shape } of baseWeightShapes(config)) {
     const data = weights.get(name);
     if (!data) throw new Error(`weights: "${name}" is missing`);
     out.set(`transformer.${name}`, { shape, data });

@@ -4,7 +4,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseSafetensors, readSafetensors, serializeSafetensors, type TensorToWrite } from '../../src/training/safetensors.ts';
-import { gpt2WeightShapes, loadBaseModel } from '../../src/training/baseModel.ts';
+import { loadBaseModel } from '../../src/training/baseModel.ts';
+import { baseWeightShapes } from '../../src/training/model/index.ts';
 import { trainByteLevelBpe } from '../../src/training/tokenizer/trainBpe.ts';
 import type { GPT2Config } from '../../src/training/model/index.ts';
 
@@ -61,7 +62,7 @@ function writeHfGpt2(dir: string, opts: { prefix: string; wrongShape?: string; d
   const values = new Map<string, Float32Array>();
   const tensors = new Map<string, TensorToWrite>();
   let seed = 1;
-  for (const [name, shape] of gpt2WeightShapes(config)) {
+  for (const { name, shape } of baseWeightShapes(config)) {
     if (name === opts.dropTensor) continue;
     const s = name === opts.wrongShape ? [shape[0] + 1, ...shape.slice(1)] : shape;
     const data = Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5);
@@ -83,7 +84,7 @@ test('the HF loader reads a GPT-2-shaped model with or without the transformer. 
     const values = writeHfGpt2(dir, { prefix });
     const model = loadBaseModel(dir);
     assert.deepEqual(model.config, config);
-    assert.equal(model.weights.size, gpt2WeightShapes(config).size);
+    assert.equal(model.weights.size, baseWeightShapes(config).length);
     assert.deepEqual(model.weights.get('h.1.attn.c_attn.weight'), values.get('h.1.attn.c_attn.weight'));
     assert.equal(model.weights.get('h.1.mlp.c_fc.weight')!.length, 8 * 32);
     assert.equal(model.tokenizer.decode(model.tokenizer.encode('hello world')), 'hello world');
