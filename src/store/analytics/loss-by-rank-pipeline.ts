@@ -1,0 +1,37 @@
+// "Average final loss by LoRA rank": the question users ask most, as its own pipeline.
+import type { Document } from 'mongodb';
+import { finiteNumberClause } from './analytics-fields.ts';
+
+export interface LossByRankRow {
+  /** null groups the runs whose config has no lora_rank. */
+  rank: number | null;
+  count: number;
+  avg: number;
+  min: number;
+  max: number;
+  /** Population standard deviation ($stdDevPop): 0 for a single run. */
+  stddev: number;
+}
+
+/**
+ * Per rank: count, mean, min, max and population standard deviation of summary.finalLoss
+ * over the experiments that match `match` (scope and filter, already built) and have a
+ * finite final loss. Rows sorted by rank ascending (null first).
+ */
+export function buildLossByRankPipeline(match: Document): Document[] {
+  return [
+    { $match: { $and: [match, finiteNumberClause('summary.finalLoss')] } },
+    {
+      $group: {
+        _id: '$config.lora_rank',
+        count: { $sum: 1 },
+        avg: { $avg: '$summary.finalLoss' },
+        min: { $min: '$summary.finalLoss' },
+        max: { $max: '$summary.finalLoss' },
+        stddev: { $stdDevPop: '$summary.finalLoss' },
+      },
+    },
+    { $sort: { _id: 1 } },
+    { $project: { _id: 0, rank: { $ifNull: ['$_id', null] }, count: 1, avg: 1, min: 1, max: 1, stddev: 1 } },
+  ];
+}
