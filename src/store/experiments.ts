@@ -155,7 +155,7 @@ export class ExperimentRepository {
   }
 
   async update(scope: ProjectScope, id: ObjectId, patch: ExperimentPatch): Promise<ExperimentDoc> {
-    const valid = withPath(['input'], () => validateExperimentPatch(patch));
+    const valid = validateExperimentPatch(patch);
     const $set: Partial<ExperimentDoc> = { updatedAt: new Date() };
     if (valid.name != null) $set.name = valid.name;
     if (valid.tags != null) $set.tags = valid.tags;
