@@ -1,0 +1,195 @@
+// One collection: documents in insertion order keyed by their encoded _id, plus its secondary
+// indexes. Every change goes through put/remove so indexes and unique constraints stay true.
+import type { Document } from 'bson';
+import { CommandError, ErrorCodes } from './command-error.ts';
+import { encodeIndexValue, valuesAtPath } from './index-key.ts';
+import { formatDuplicateKey } from './duplicate-key-message.ts';
+
+export interface IndexSpec {
+  v: 2;
+  key: Record<string, 1 | -1 | string>;
+  name: string;
+  unique?: boolean;
+  sparse?: boolean;
+  expireAfterSeconds?: number;
+  partialFilterExpression?: Document;
+}
+
+/** A secondary index: for each key prefix of its fields, the documents holding that prefix. */
+export class SecondaryIndex {
+  readonly spec: IndexSpec;
+  readonly fields: string[];
+  /** `${prefixLength}#${encoded values}` -> docKeys. Prefixes let {a:1,b:1} answer queries on `a` alone. */
+  private readonly entries = new Map<string, Set<string>>();
+  private readonly matchesPartialFilter?: (doc: Document) => boolean;
+
+  constructor(spec: IndexSpec, matchesPartialFilter?: (doc: Document) => boolean) {
+    this.spec = spec;
+    this.fields = Object.keys(spec.key);
+    this.matchesPartialFilter = matchesPartialFilter;
+  }
+
+  /**
+   * Can an equality lookup on this index find every match? A sparse index can: it lacks only
+   * documents without the field, which no non-null equality matches. A partial index cannot.
+   */
+  get answersEqualityLookups(): boolean {
+    return !this.spec.partialFilterExpression;
+  }
+
+  /** Full-length keys of a document (the cartesian product over multikey fields); empty when the index skips it. */
+  keysOf(doc: Document): string[] {
+    if (this.matchesPartialFilter && !this.matchesPartialFilter(doc)) return [];
+    const perField = this.fields.map((field) => valuesAtPath(doc, field));
+    if (this.spec.sparse && perField.every((values) => values.length === 1 && values[0] == null)) return [];
+    let keys = [''];
+    for (const values of perField) {
+      const encoded = [...new Set(values.map(encodeIndexValue))];
+      keys = keys.flatMap((prefix) => encoded.map((e) => (prefix ? `${prefix}|${e}` : e)));
+    }
+    return keys;
+  }
+
+  private *prefixEntries(fullKey: string): Generator<string> {
+    const parts = fullKey.split('|');
+    for (let length = 1; length <= parts.length; length++) yield `${length}#${parts.slice(0, length).join('|')}`;
+  }
+
+  add(docKey: string, keys: string[]): void {
+    for (const key of keys) {
+      for (const entry of this.fields.length === 1 ? [`1#${key}`] : this.prefixEntries(key)) {
+        let holders = this.entries.get(entry);
+        if (!holders) this.entries.set(entry, (holders = new Set()));
+        holders.add(docKey);
+      }
+    }
+  }
+
+  delete(docKey: string, keys: string[]): void {
+    for (const key of keys) {
+      for (const entry of this.fields.length === 1 ? [`1#${key}`] : this.prefixEntries(key)) {
+        const holders = this.entries.get(entry);
+        if (!holders) continue;
+        holders.delete(docKey);
+        if (holders.size === 0) this.entries.delete(entry);
+      }
+    }
+  }
+
+  /** docKeys whose first `encodedValues.length` fields equal the given encoded values. */
+  lookup(encodedValues: string[]): ReadonlySet<string> {
+    return this.entries.get(`${encodedValues.length}#${encodedValues.join('|')}`) ?? new Set();
+  }
+
+  /** The docKey of another document already holding one of these keys, if any. */
+  conflictingHolder(docKey: string, keys: string[]): string | undefined {
+    const prefix = `${this.fields.length}#`;
+    for (const key of keys) {
+      const holders = this.entries.get(prefix + key);
+      if (!holders) continue;
+      for (const holder of holders) if (holder !== docKey) return holder;
+    }
+    return undefined;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+export const ID_INDEX_NAME = '_id_';
+
+export class Collection {
+  readonly database: string;
+  readonly name: string;
+  /** encoded _id -> document, in insertion order (MongoDB's natural order for a fresh collection). */
+  readonly documents = new Map<string, Document>();
+  readonly indexes = new Map<string, SecondaryIndex>();
+  /** Per document, the keys it holds in each index: lets an update touch only what changed. */
+  private readonly keysByDocument = new Map<string, string[][]>();
+
+  constructor(database: string, name: string) {
+    this.database = database;
+    this.name = name;
+  }
+
+  get namespace(): string {
+    return `${this.database}.${this.name}`;
+  }
+
+  get indexSpecs(): IndexSpec[] {
+    return [{ v: 2, key: { _id: 1 }, name: ID_INDEX_NAME }, ...[...this.indexes.values()].map((index) => index.spec)];
+  }
+
+  static documentKey(id: unknown): string {
+    return encodeIndexValue(id);
+  }
+
+  /** Insert a new document or replace the one with the same _id, enforcing unique indexes. */
+  put(doc: Document): void {
+    const docKey = Collection.documentKey(doc._id);
+    const indexes = [...this.indexes.values()];
+    const keys = indexes.map((index) => index.keysOf(doc));
+    indexes.forEach((index, i) => {
+      if (!index.spec.unique) return;
+      const holder = index.conflictingHolder(docKey, keys[i]);
+      if (holder !== undefined) throw this.duplicateKeyError(index, doc);
+    });
+    const previousKeys = this.keysByDocument.get(docKey);
+    indexes.forEach((index, i) => {
+      if (previousKeys) index.delete(docKey, previousKeys[i]);
+      index.add(docKey, keys[i]);
+    });
+    this.keysByDocument.set(docKey, keys);
+    this.documents.set(docKey, doc);
+  }
+
+  /** Would inserting `doc` as a new document break the _id uniqueness? */
+  hasDocumentWithId(id: unknown): boolean {
+    return this.documents.has(Collection.documentKey(id));
+  }
+
+  remove(docKey: string): boolean {
+    const doc = this.documents.get(docKey);
+    if (!doc) return false;
+    const keys = this.keysByDocument.get(docKey);
+    [...this.indexes.values()].forEach((index, i) => keys && index.delete(docKey, keys[i]));
+    this.keysByDocument.delete(docKey);
+    this.documents.delete(docKey);
+    return true;
+  }
+
+  /** Build an index over the current documents; fails without change if a unique key repeats. */
+  addIndex(index: SecondaryIndex): void {
+    const keysPerDoc: [string, string[]][] = [];
+    for (const [docKey, doc] of this.documents) {
+      const keys = index.keysOf(doc);
+      if (index.spec.unique && index.conflictingHolder(docKey, keys) !== undefined) {
+        index.clear();
+        throw this.duplicateKeyError(index, doc);
+      }
+      index.add(docKey, keys);
+      keysPerDoc.push([docKey, keys]);
+    }
+    this.indexes.set(index.spec.name, index);
+    for (const [docKey, keys] of keysPerDoc) this.keysByDocument.get(docKey)?.push(keys);
+  }
+
+  dropIndex(name: string): void {
+    const position = [...this.indexes.keys()].indexOf(name);
+    if (position < 0) return;
+    this.indexes.delete(name);
+    for (const keys of this.keysByDocument.values()) keys.splice(position, 1);
+  }
+
+  duplicateKeyError(index: { spec: IndexSpec } | typeof ID_INDEX_NAME, doc: Document): CommandError {
+    const spec = index === ID_INDEX_NAME ? { name: ID_INDEX_NAME, key: { _id: 1 } } : index.spec;
+    const keyValue: Document = {};
+    for (const field of Object.keys(spec.key)) keyValue[field] = valuesAtPath(doc, field)[0] ?? null;
+    return new CommandError(
+      ErrorCodes.DuplicateKey,
+      `E11000 duplicate key error collection: ${this.namespace} index: ${spec.name} dup key: ${formatDuplicateKey(keyValue)}`,
+      { keyPattern: spec.key, keyValue },
+    );
+  }
+}

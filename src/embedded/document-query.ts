@@ -1,0 +1,66 @@
+// Selecting documents for a command: plan (index or scan), filter with mingo, then sort,
+// skip and limit. Shared by find, count, distinct, update, delete and findAndModify.
+import type { Document } from 'bson';
+import { Aggregator, Query } from 'mingo';
+import type { Collection } from './collection.ts';
+import { commandErrorFrom } from './command-error.ts';
+import { queryOptions } from './mingo-options.ts';
+import { planQuery, type QueryPlan } from './query-planner.ts';
+
+export interface Selection {
+  docs: Document[];
+  plan: QueryPlan;
+  docsExamined: number;
+}
+
+export interface SelectionOptions {
+  sort?: Document;
+  skip?: number;
+  /** 0 or absent: no limit. */
+  limit?: number;
+  collation?: Document;
+  variables?: Document;
+}
+
+export function compileFilter(filter: Document, options: SelectionOptions = {}): ((doc: Document) => boolean) | undefined {
+  if (Object.keys(filter).length === 0) return undefined;
+  try {
+    const query = new Query(filter, queryOptions(options));
+    return (doc) => query.test(doc);
+  } catch (err) {
+    throw commandErrorFrom(err);
+  }
+}
+
+export function selectDocuments(collection: Collection | undefined, filter: Document = {}, options: SelectionOptions = {}): Selection {
+  if (!collection) return { docs: [], plan: { indexName: null, candidates: [], keysExamined: 0 }, docsExamined: 0 };
+  const matches = compileFilter(filter, options);
+  const plan = planQuery(collection, filter, Boolean(options.collation));
+  const skip = options.skip ?? 0;
+  const limit = options.limit ?? 0;
+  const sorted = options.sort && Object.keys(options.sort).length > 0;
+  // Without a sort, stop as soon as skip + limit documents matched.
+  const stopAfter = !sorted && limit > 0 ? skip + limit : Infinity;
+  let docs: Document[] = [];
+  let docsExamined = 0;
+  try {
+    for (const doc of plan.candidates) {
+      docsExamined++;
+      if (!matches || matches(doc)) {
+        docs.push(doc);
+        if (docs.length >= stopAfter) break;
+      }
+    }
+    if (sorted) docs = sortDocuments(docs, options.sort!, options);
+  } catch (err) {
+    throw commandErrorFrom(err);
+  }
+  if (skip > 0 || limit > 0) docs = docs.slice(skip, limit > 0 ? skip + limit : undefined);
+  return { docs, plan, docsExamined };
+}
+
+export function sortDocuments(docs: Document[], sort: Document, options: SelectionOptions = {}): Document[] {
+  const keys = Object.keys(sort);
+  if (keys.length === 1 && keys[0] === '$natural') return sort.$natural === -1 ? [...docs].reverse() : docs;
+  return new Aggregator([{ $sort: sort }], queryOptions(options)).run(docs) as Document[];
+}
