@@ -1,4 +1,6 @@
-// Validation rule: refuse operations nested deeper than the limit, before they run.
+// Validation rule: refuse operations nested deeper than the limit, before they run. Like
+// every validation error its code is GRAPHQL_VALIDATION_FAILED; `extensions.limit` names
+// the limit that was exceeded.
 // Introspection (`__schema`, `__type`) has its own, higher limit: the standard
 // introspection query that tools send is 15 levels deep, while application queries rarely
 // need more than 8. Fragments are followed at every spread; a fragment already on the
@@ -71,14 +73,14 @@ export function depthLimitRule(limits: DepthLimits) {
           context.reportError(
             new GraphQLError(`Operation ${name} nests fields more than ${limits.maxDepth} levels deep; at most ${limits.maxDepth} are allowed.`, {
               nodes: [node],
-              extensions: { code: 'QUERY_TOO_DEEP', maxDepth: limits.maxDepth },
+              extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit: 'maxDepth', maxDepth: limits.maxDepth },
             }),
           );
         } else if (depth.introspection > limits.maxIntrospectionDepth) {
           context.reportError(
             new GraphQLError(`Operation ${name} nests introspection more than ${limits.maxIntrospectionDepth} levels deep; at most ${limits.maxIntrospectionDepth} are allowed.`, {
               nodes: [node],
-              extensions: { code: 'QUERY_TOO_DEEP', maxIntrospectionDepth: limits.maxIntrospectionDepth },
+              extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit: 'maxIntrospectionDepth', maxIntrospectionDepth: limits.maxIntrospectionDepth },
             }),
           );
         }

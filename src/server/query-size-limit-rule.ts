@@ -1,7 +1,8 @@
 // Validation rule: refuse operations that select too many fields in total (fragments
 // counted at every spread, so a fragment reused many times costs what it expands to) or
 // use too many aliases, before they run. Together with the depth limit this bounds the
-// work one request can ask for.
+// work one request can ask for. The code is GRAPHQL_VALIDATION_FAILED; `extensions.limit`
+// names the limit that was exceeded.
 import {
   GraphQLError, Kind, type ASTVisitor, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext,
 } from 'graphql';
@@ -50,14 +51,14 @@ export function querySizeLimitRule(limits: QuerySizeLimits) {
           context.reportError(
             new GraphQLError(
               `Operation ${node.name?.value ?? '(anonymous)'} selects more than ${limits.maxFields} fields (fragments counted where they are spread); split it into smaller queries.`,
-              { nodes: [node], extensions: { code: 'QUERY_TOO_LARGE', maxFields: limits.maxFields } },
+              { nodes: [node], extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit: 'maxFields', maxFields: limits.maxFields } },
             ),
           );
         } else if (tally.aliases > limits.maxAliases) {
           context.reportError(
             new GraphQLError(
               `Operation ${node.name?.value ?? '(anonymous)'} uses more than ${limits.maxAliases} aliases; at most ${limits.maxAliases} are allowed.`,
-              { nodes: [node], extensions: { code: 'QUERY_TOO_LARGE', maxAliases: limits.maxAliases } },
+              { nodes: [node], extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit: 'maxAliases', maxAliases: limits.maxAliases } },
             ),
           );
         }
