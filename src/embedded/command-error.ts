@@ -66,6 +66,7 @@ function translateMingoError(message: string): CommandError | undefined {
   if (accumulator) return new CommandError(ErrorCodes.InvalidPipelineOperator, `Unrecognized expression or accumulator '${accumulator[1]}'`);
   const expression = /(?:operator|expression) '?(\$\w+)'? (?:is not registered|not found)/i.exec(message);
   if (expression) return new CommandError(ErrorCodes.InvalidPipelineOperator, `Unrecognized expression '${expression[1]}'`);
+  if (/immutable field '_id'/.test(message)) return new CommandError(ErrorCodes.ImmutableField, `Performing an update on the path '_id' would modify the immutable field '_id'`);
   const updateOp = /Unknown update operator: '(\$\w+)'/.exec(message);
   if (updateOp) return new CommandError(ErrorCodes.FailedToParse, `Unknown modifier: ${updateOp[1]}. Expected a valid update modifier or pipeline-style update specified as an array`);
   return undefined;

@@ -24,10 +24,13 @@ export function replyWithCursor(ctx: CommandContext, ns: string, docs: Document[
 
 export function findProjection(filter: Document, projection: Document | undefined, options: Document): ((docs: Document[]) => Document[]) | undefined {
   if (!projection || Object.keys(projection).length === 0) return undefined;
-  // Validate now so a bad projection fails the command, not a later getMore.
+  // mingo's find both filters and projects; only the positional `field.$` projection needs the
+  // filter (documents returned by findAndModify after an update may no longer match it).
+  const positional = Object.keys(projection).some((field) => field.endsWith('.$'));
   let query: Query;
   try {
-    query = new Query(filter, queryOptions(options));
+    query = new Query(positional ? filter : {}, queryOptions(options));
+    // Validate now so a bad projection fails the command, not a later getMore.
     query.find([], projection).all();
   } catch (err) {
     throw commandErrorFrom(err);

@@ -1,0 +1,122 @@
+// Conformance at the byte level: OP_MSG with a CRC-32C checksum and with a document-sequence
+// section is served; a malformed message closes that connection and the server keeps serving.
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { BSON, type Document } from 'bson';
+import { crc32c } from '../../src/embedded/crc32c.ts';
+import { openMongoUnderTest, type MongoUnderTest } from './mongo-under-test.ts';
+
+function opMsg(requestId: number, body: Document, options: { checksum?: boolean; sequence?: { identifier: string; docs: Document[] } } = {}): Buffer {
+  const parts: Buffer[] = [Buffer.from([0]), Buffer.from(BSON.serialize(body))];
+  if (options.sequence) {
+    const docs = Buffer.concat(options.sequence.docs.map((d) => Buffer.from(BSON.serialize(d))));
+    const identifier = Buffer.from(`${options.sequence.identifier}\0`);
+    const size = Buffer.alloc(4);
+    size.writeInt32LE(4 + identifier.length + docs.length);
+    parts.push(Buffer.from([1]), size, identifier, docs);
+  }
+  const flags = Buffer.alloc(4);
+  flags.writeUInt32LE(options.checksum ? 1 : 0);
+  const payload = Buffer.concat([flags, ...parts]);
+  const header = Buffer.alloc(16);
+  const length = 16 + payload.length + (options.checksum ? 4 : 0);
+  header.writeInt32LE(length, 0);
+  header.writeInt32LE(requestId, 4);
+  header.writeInt32LE(0, 8);
+  header.writeInt32LE(2013, 12);
+  const message = Buffer.concat([header, payload, Buffer.alloc(options.checksum ? 4 : 0)]);
+  if (options.checksum) message.writeUInt32LE(crc32c(message, 0, message.length - 4), message.length - 4);
+  return message;
+}
+
+function hostAndPort(uri: string): { host: string; port: number } {
+  const match = /^mongodb:\/\/(?:[^@/]*@)?\[?([^\]/:,]+)\]?(?::(\d+))?/.exec(uri);
+  assert.ok(match, `cannot read host from ${uri}`);
+  return { host: match[1], port: Number(match[2] ?? 27017) };
+}
+
+async function openSocket(uri: string): Promise<Socket> {
+  const { host, port } = hostAndPort(uri);
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, host, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Send one message and read one reply's body document (OP_MSG, section kind 0). */
+async function roundTrip(socket: Socket, message: Buffer): Promise<Document> {
+  return new Promise((resolve, reject) => {
+    let received = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length >= 4 && received.length >= received.readInt32LE(0)) {
+        socket.off('data', onData);
+        assert.equal(received.readInt32LE(12), 2013, 'reply is OP_MSG');
+        resolve(BSON.deserialize(received.subarray(21, received.readInt32LE(0))));
+      }
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    socket.write(message);
+  });
+}
+
+describe('wire protocol', () => {
+  let mongo: MongoUnderTest;
+  before(async () => {
+    mongo = await openMongoUnderTest('wire');
+  });
+  after(() => mongo.close());
+
+  it('serves an OP_MSG whose checksum is present and correct', async () => {
+    const socket = await openSocket(mongo.uri);
+    try {
+      const reply = await roundTrip(socket, opMsg(1, { ping: 1, $db: 'admin' }, { checksum: true }));
+      assert.equal(reply.ok, 1);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('takes insert documents from a document-sequence section', async () => {
+    const socket = await openSocket(mongo.uri);
+    try {
+      const reply = await roundTrip(socket, opMsg(2, { insert: 'sequenced', $db: mongo.db.databaseName }, { sequence: { identifier: 'documents', docs: [{ _id: 1 }, { _id: 2 }, { _id: 3 }] } }));
+      assert.equal(reply.ok, 1);
+      assert.equal(reply.n, 3);
+      assert.equal(await mongo.db.collection('sequenced').countDocuments(), 3);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('closes a connection that sends a malformed message and keeps serving the others', async () => {
+    const healthy = await openSocket(mongo.uri);
+    const broken = await openSocket(mongo.uri);
+    try {
+      const closed = new Promise<void>((resolve) => broken.once('close', () => resolve()));
+      const garbage = Buffer.alloc(64, 0xab);
+      garbage.writeInt32LE(64, 0);
+      garbage.writeInt32LE(2013, 12); // OP_MSG whose body is not BSON
+      broken.write(garbage);
+      await closed;
+      const reply = await roundTrip(healthy, opMsg(3, { ping: 1, $db: 'admin' }));
+      assert.equal(reply.ok, 1);
+      assert.equal((await mongo.db.command({ ping: 1 })).ok, 1, 'the driver still gets through');
+    } finally {
+      healthy.destroy();
+      broken.destroy();
+    }
+  });
+
+  it('closes a connection that declares an impossible message length', async () => {
+    const broken = await openSocket(mongo.uri);
+    const closed = new Promise<void>((resolve) => broken.once('close', () => resolve()));
+    const header = Buffer.alloc(16);
+    header.writeInt32LE(-5, 0);
+    broken.write(header);
+    await closed;
+    assert.equal((await mongo.db.command({ ping: 1 })).ok, 1);
+  });
+});
