@@ -2,6 +2,7 @@
 import type { Collection, Db, ObjectId } from 'mongodb';
 import { COLLECTIONS, type ArtifactDoc } from './documents.ts';
 import { AmbiguousHashPrefixError, InvalidInputError } from './errors.ts';
+import { BATCH_READ_SIZE } from './batch-reads.ts';
 import { scopeClause, type ProjectScope } from './scope.ts';
 
 export const MIN_HASH_PREFIX_LENGTH = 8;
@@ -18,6 +19,7 @@ export class ArtifactRepository {
     return this.artifacts
       .find({ $and: [scopeClause<ArtifactDoc>(scope), { experimentId: { $in: [...experimentIds] } }] })
       .sort({ experimentId: 1, createdAt: 1, _id: 1 })
+      .batchSize(BATCH_READ_SIZE)
       .toArray();
   }
 
@@ -26,6 +28,7 @@ export class ArtifactRepository {
     return this.artifacts
       .find({ $and: [scopeClause<ArtifactDoc>(scope), { checkpointId: { $in: [...checkpointIds] } }] })
       .sort({ createdAt: 1, _id: 1 })
+      .batchSize(BATCH_READ_SIZE)
       .toArray();
   }
 

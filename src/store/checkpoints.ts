@@ -1,6 +1,7 @@
 // The checkpoints repository: reads batched by parent ids, for the per-request loaders.
 import type { Collection, Db, ObjectId } from 'mongodb';
 import { COLLECTIONS, type CheckpointDoc } from './documents.ts';
+import { BATCH_READ_SIZE } from './batch-reads.ts';
 import { scopeClause, type ProjectScope } from './scope.ts';
 
 export class CheckpointRepository {
@@ -16,11 +17,12 @@ export class CheckpointRepository {
     return this.checkpoints
       .find({ $and: [scopeClause<CheckpointDoc>(scope), { experimentId: { $in: [...experimentIds] } }] })
       .sort({ experimentId: 1, step: 1 })
+      .batchSize(BATCH_READ_SIZE)
       .toArray();
   }
 
   async findByIds(scope: ProjectScope, ids: readonly ObjectId[]): Promise<CheckpointDoc[]> {
     if (ids.length === 0) return [];
-    return this.checkpoints.find({ $and: [scopeClause<CheckpointDoc>(scope), { _id: { $in: [...ids] } }] }).toArray();
+    return this.checkpoints.find({ $and: [scopeClause<CheckpointDoc>(scope), { _id: { $in: [...ids] } }] }).batchSize(BATCH_READ_SIZE).toArray();
   }
 }

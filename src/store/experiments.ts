@@ -11,6 +11,7 @@ import {
 import {
   validateExperimentPatch, validateNewExperiment, type ExperimentPatch, type NewExperiment,
 } from './experiment-validation.ts';
+import { BATCH_READ_SIZE } from './batch-reads.ts';
 import { hashConfig } from './config-hash.ts';
 import { assertProjectInScope, scopeClause, type ProjectScope } from './scope.ts';
 import { removeRunFiles } from './run-file-removal.ts';
@@ -67,7 +68,7 @@ export class ExperimentRepository {
   /** One round trip for many ids; order of the result is unspecified. */
   async findByIds(scope: ProjectScope, ids: readonly ObjectId[]): Promise<ExperimentDoc[]> {
     if (ids.length === 0) return [];
-    return this.experiments.find({ $and: [scopeClause<ExperimentDoc>(scope), { _id: { $in: [...ids] } }] }).toArray();
+    return this.experiments.find({ $and: [scopeClause<ExperimentDoc>(scope), { _id: { $in: [...ids] } }] }).batchSize(BATCH_READ_SIZE).toArray();
   }
 
   async findPage(scope: ProjectScope, request: ExperimentPageRequest): Promise<ExperimentPage> {
