@@ -23,12 +23,11 @@ const handlers: Record<string, CommandHandler> = {
 
 const TRANSACTION_COMMANDS = new Set(['commitTransaction', 'abortTransaction']);
 
+// mongod on a standalone answers IllegalOperation (20) here, but the driver replaces that
+// message on writes with advice about retryable writes; CommandNotSupported keeps ours intact.
 function refuseTransactions(name: string, body: Document): void {
-  if (TRANSACTION_COMMANDS.has(name) || body.startTransaction !== undefined || body.autocommit !== undefined) {
-    throw new CommandError(ErrorCodes.IllegalOperation, 'Transaction numbers are only allowed on a replica set member or mongos: the embedded engine does not support transactions');
-  }
-  if (body.txnNumber !== undefined) {
-    throw new CommandError(ErrorCodes.IllegalOperation, 'Transaction numbers are only allowed on a replica set member or mongos: the embedded engine does not support retryable writes or transactions');
+  if (TRANSACTION_COMMANDS.has(name) || body.startTransaction !== undefined || body.autocommit !== undefined || body.txnNumber !== undefined) {
+    throw new CommandError(ErrorCodes.CommandNotSupported, 'Transactions are not supported by the embedded engine (a standalone server without a replica set); use MongoDB through MONGODB_URI for transactions');
   }
 }
 

@@ -15,6 +15,7 @@ export const ErrorCodes = {
   ImmutableField: 66,
   InvalidOptions: 72,
   InvalidNamespace: 73,
+  CommandNotSupported: 115,
   IndexOptionsConflict: 85,
   IndexKeySpecsConflict: 86,
   InvalidPipelineOperator: 168,

@@ -33,8 +33,9 @@ export function compileFilter(filter: Document, options: SelectionOptions = {}):
 }
 
 export function selectDocuments(collection: Collection | undefined, filter: Document = {}, options: SelectionOptions = {}): Selection {
-  if (!collection) return { docs: [], plan: { indexName: null, candidates: [], keysExamined: 0 }, docsExamined: 0 };
+  // Parse the filter first: a bad operator is an error even where the collection is missing.
   const matches = compileFilter(filter, options);
+  if (!collection) return { docs: [], plan: { indexName: null, candidates: [], keysExamined: 0 }, docsExamined: 0 };
   const plan = planQuery(collection, filter, Boolean(options.collation));
   const skip = options.skip ?? 0;
   const limit = options.limit ?? 0;

@@ -91,6 +91,19 @@ describe('wire protocol', () => {
     }
   });
 
+  it('refuses a document over 16 MiB sent past the driver\'s own check', async () => {
+    const socket = await openSocket(mongo.uri);
+    try {
+      const huge = { _id: 'huge', blob: 'z'.repeat(16 * 1024 * 1024 + 100) };
+      const reply = await roundTrip(socket, opMsg(4, { insert: 'oversized', $db: mongo.db.databaseName }, { sequence: { identifier: 'documents', docs: [huge] } }));
+      const code = reply.ok === 1 ? reply.writeErrors?.[0]?.code : reply.code;
+      assert.equal(code, 10334, JSON.stringify({ ...reply, errmsg: reply.errmsg ?? reply.writeErrors?.[0]?.errmsg }));
+      assert.equal(await mongo.db.collection('oversized').countDocuments(), 0);
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it('closes a connection that sends a malformed message and keeps serving the others', async () => {
     const healthy = await openSocket(mongo.uri);
     const broken = await openSocket(mongo.uri);

@@ -10,6 +10,7 @@ import { cloneValue } from '../document-clone.ts';
 import { selectDocuments, type Selection } from '../document-query.ts';
 import { queryOptions } from '../mingo-options.ts';
 import { runFastStages } from '../pipeline-fast-paths.ts';
+import { rewritePipeline } from '../pipeline-rewrites.ts';
 import { replyWithCursor } from './reads.ts';
 
 /** Stages that only read their input documents; anything else gets copies so stored documents stay untouched. */
@@ -47,7 +48,8 @@ export interface PipelineRun {
   selection?: Selection;
 }
 
-export function runPipeline(ctx: CommandContext, collectionName: string | null, pipeline: Document[], options: { collation?: Document; variables?: Document }): PipelineRun {
+export function runPipeline(ctx: CommandContext, collectionName: string | null, requested: Document[], options: { collation?: Document; variables?: Document }): PipelineRun {
+  const pipeline = rewritePipeline(requested);
   const untouched = readsOnly(pipeline);
   const resolveCollection = (name: string): Document[] => {
     const docs = [...(ctx.engine.catalog.collection(ctx.db, name)?.documents.values() ?? [])];
