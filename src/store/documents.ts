@@ -141,6 +141,8 @@ export interface MetricBucketDoc {
   firstStep: number;
   lastStep: number;
   last: number;
+  /** Value at firstStep (optional: older buckets may lack it). */
+  first?: number;
 }
 
 export const METRIC_BUCKET_SIZE = 1000;

@@ -1,0 +1,273 @@
+// Metric history of runs, kept as bucket documents (see MetricBucketDoc): one document per
+// experiment, metric key and block of METRIC_BUCKET_SIZE steps, with parallel arrays and
+// per-bucket min/max/sum/first/last. Appends are idempotent by step, so replaying a run's
+// event log (after a crash, a resume or a database outage) never writes a point twice.
+import type { AnyBulkWriteOperation, Collection, Db, ObjectId } from 'mongodb';
+import { COLLECTIONS, METRIC_BUCKET_SIZE, type MetricBucketDoc } from './documents.ts';
+import { downsampleBucketSummaries, downsampleRawPoints, type CurvePoint } from './metrics-downsampling.ts';
+
+export interface MetricPointInput {
+  key: string;
+  step: number;
+  value: number;
+  time?: Date;
+}
+
+export interface AppendMetricsResult {
+  /** Points that were new and are now stored. */
+  written: number;
+  /** Points skipped because their step was already stored (replays) or their value is not finite. */
+  skipped: number;
+}
+
+export interface RawMetricPoint {
+  step: number;
+  value: number;
+  time: Date;
+}
+
+/**
+ * Raw points are read when the curve spans at most this many stored points per requested
+ * point; longer curves are built from the per-bucket summaries alone, so the read cost is
+ * bounded by the number of requested points, not by the run's length.
+ */
+const RAW_POINTS_PER_REQUESTED_POINT = 100;
+const MAX_CURVE_POINTS = 10_000;
+const DUPLICATE_KEY = 11000;
+
+export function metricBucketId(experimentId: ObjectId, key: string, block: number): string {
+  return `${experimentId.toHexString()}:${key}:${block}`;
+}
+
+interface BucketBatch {
+  id: string;
+  key: string;
+  block: number;
+  steps: number[];
+  values: number[];
+  times: Date[];
+}
+
+/** Groups points by bucket, sorted by step, first occurrence of a step wins. */
+function groupIntoBuckets(experimentId: ObjectId, points: readonly MetricPointInput[]): { batches: BucketBatch[]; skipped: number } {
+  const byBucket = new Map<string, Map<number, MetricPointInput>>();
+  let skipped = 0;
+  for (const p of points) {
+    if (!Number.isFinite(p.value) || !Number.isSafeInteger(p.step) || p.step < 0) {
+      skipped++;
+      continue;
+    }
+    const block = Math.floor(p.step / METRIC_BUCKET_SIZE);
+    const id = metricBucketId(experimentId, p.key, block);
+    let steps = byBucket.get(id);
+    if (!steps) byBucket.set(id, (steps = new Map()));
+    if (steps.has(p.step)) skipped++;
+    else steps.set(p.step, p);
+  }
+  const batches: BucketBatch[] = [];
+  const now = new Date();
+  for (const [id, stepMap] of byBucket) {
+    const sorted = [...stepMap.values()].sort((a, b) => a.step - b.step);
+    batches.push({
+      id,
+      key: sorted[0]!.key,
+      block: Math.floor(sorted[0]!.step / METRIC_BUCKET_SIZE),
+      steps: sorted.map((p) => p.step),
+      values: sorted.map((p) => p.value),
+      times: sorted.map((p) => p.time ?? now),
+    });
+  }
+  return { batches, skipped };
+}
+
+function stats(values: readonly number[]): { min: number; max: number; sum: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+  }
+  return { min, max, sum };
+}
+
+export class MetricsRepository {
+  readonly buckets: Collection<MetricBucketDoc>;
+
+  constructor(db: Db) {
+    this.buckets = db.collection<MetricBucketDoc>(COLLECTIONS.metrics);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.buckets.createIndex({ experimentId: 1, key: 1, block: 1 }, { name: 'experiment_key_block' });
+  }
+
+  /**
+   * Appends points (any keys, any order) to their buckets. A point whose step is already
+   * stored for its key is skipped, whatever its value: the first write of a step wins.
+   * The common case (steps beyond the bucket's last step) is one upsert per bucket; a
+   * batch overlapping stored steps is merged into the bucket under optimistic concurrency.
+   */
+  async appendMetrics(experimentId: ObjectId, points: readonly MetricPointInput[]): Promise<AppendMetricsResult> {
+    const { batches, skipped } = groupIntoBuckets(experimentId, points);
+    if (batches.length === 0) return { written: 0, skipped };
+    const ops: AnyBulkWriteOperation<MetricBucketDoc>[] = batches.map((b) => appendOperation(experimentId, b));
+    const conflicting = new Set<number>();
+    try {
+      await this.buckets.bulkWrite(ops, { ordered: false });
+    } catch (err) {
+      const writeErrors = duplicateKeyWriteErrors(err);
+      if (!writeErrors) throw err;
+      for (const index of writeErrors) conflicting.add(index);
+    }
+    let written = 0;
+    let replayed = 0;
+    for (let i = 0; i < batches.length; i++) {
+      if (!conflicting.has(i)) {
+        written += batches[i]!.steps.length;
+        continue;
+      }
+      const added = await this.mergeIntoBucket(experimentId, batches[i]!);
+      written += added;
+      replayed += batches[i]!.steps.length - added;
+    }
+    return { written, skipped: skipped + replayed };
+  }
+
+  /** Adds the batch's steps that the bucket lacks; returns how many were added. */
+  private async mergeIntoBucket(experimentId: ObjectId, batch: BucketBatch): Promise<number> {
+    for (;;) {
+      const doc = await this.buckets.findOne({ _id: batch.id });
+      if (!doc) {
+        // The bucket vanished between the failed upsert and this read (deleted run); retry as a fresh append.
+        try {
+          await this.buckets.bulkWrite([appendOperation(experimentId, batch)], { ordered: false });
+          return batch.steps.length;
+        } catch (err) {
+          if (!duplicateKeyWriteErrors(err)) throw err;
+          continue;
+        }
+      }
+      const known = new Set(doc.steps);
+      const merged = doc.steps.map((step, i) => ({ step, value: doc.values[i]!, time: doc.times[i]! }));
+      let added = 0;
+      for (let i = 0; i < batch.steps.length; i++) {
+        if (known.has(batch.steps[i]!)) continue;
+        merged.push({ step: batch.steps[i]!, value: batch.values[i]!, time: batch.times[i]! });
+        added++;
+      }
+      if (added === 0) return 0;
+      merged.sort((a, b) => a.step - b.step);
+      const values = merged.map((p) => p.value);
+      const { min, max, sum } = stats(values);
+      const result = await this.buckets.updateOne(
+        { _id: batch.id, count: doc.count },
+        {
+          $set: {
+            steps: merged.map((p) => p.step),
+            values,
+            times: merged.map((p) => p.time),
+            count: merged.length,
+            min,
+            max,
+            sum,
+            firstStep: merged[0]!.step,
+            lastStep: merged[merged.length - 1]!.step,
+            first: values[0]!,
+            last: values[values.length - 1]!,
+          },
+        },
+      );
+      if (result.matchedCount === 1) return added;
+      // Another writer changed the bucket meanwhile: read it again and redo the merge.
+    }
+  }
+
+  /** Every stored point of one key, in step order (tests, exports; not for long runs in the API). */
+  async readSeries(experimentId: ObjectId, key: string): Promise<RawMetricPoint[]> {
+    const docs = await this.buckets.find({ experimentId, key }).sort({ block: 1 }).toArray();
+    const out: RawMetricPoint[] = [];
+    for (const d of docs) for (let i = 0; i < d.steps.length; i++) out.push({ step: d.steps[i]!, value: d.values[i]!, time: d.times[i]! });
+    return out;
+  }
+
+  /** The metric keys a run has stored. */
+  async keys(experimentId: ObjectId): Promise<string[]> {
+    const keys = await this.buckets.distinct('key', { experimentId });
+    return (keys as string[]).sort();
+  }
+
+  /**
+   * At most `points` points of the curve of `key`, each one covering a contiguous range of
+   * steps: `step` is the range's last step, `value` its mean, `min`/`max` its extremes.
+   * Short curves are cut from the raw points; long ones from the bucket summaries, whose
+   * number is one per METRIC_BUCKET_SIZE steps, so a 1,000,000-step run is read as 1,000
+   * small documents with the arrays projected away.
+   */
+  async readCurve(experimentId: ObjectId, key: string, points: number): Promise<CurvePoint[]> {
+    if (!Number.isSafeInteger(points) || points < 1 || points > MAX_CURVE_POINTS) {
+      throw new RangeError(`points: ${points} is not allowed; give an integer from 1 to ${MAX_CURVE_POINTS}.`);
+    }
+    const filter = { experimentId, key };
+    const [firstBucket, lastBucket] = await Promise.all([
+      this.buckets.findOne(filter, { sort: { block: 1 }, projection: { block: 1, firstStep: 1 } }),
+      this.buckets.findOne(filter, { sort: { block: -1 }, projection: { block: 1, lastStep: 1 } }),
+    ]);
+    if (!firstBucket || !lastBucket) return [];
+    const spannedSteps = lastBucket.lastStep - firstBucket.firstStep + 1;
+    if (spannedSteps <= points * RAW_POINTS_PER_REQUESTED_POINT) {
+      const docs = await this.buckets
+        .find(filter, { projection: { steps: 1, values: 1 } })
+        .sort({ block: 1 })
+        .toArray();
+      return downsampleRawPoints(docs, points);
+    }
+    const summaries = await this.buckets
+      .find(filter, { projection: { block: 1, count: 1, min: 1, max: 1, sum: 1, firstStep: 1, lastStep: 1, last: 1 } })
+      .sort({ block: 1 })
+      .toArray();
+    return downsampleBucketSummaries(summaries, points);
+  }
+
+  async deleteForExperiment(experimentId: ObjectId): Promise<number> {
+    const res = await this.buckets.deleteMany({ experimentId });
+    return res.deletedCount;
+  }
+}
+
+function appendOperation(experimentId: ObjectId, b: BucketBatch): AnyBulkWriteOperation<MetricBucketDoc> {
+  const { min, max, sum } = stats(b.values);
+  return {
+    updateOne: {
+      // Matches only when every new step lies beyond the stored ones; otherwise the upsert
+      // collides on _id (duplicate key) and the batch is merged instead.
+      filter: { _id: b.id, lastStep: { $lt: b.steps[0]! } },
+      update: {
+        $setOnInsert: { experimentId, key: b.key, block: b.block, firstStep: b.steps[0]!, first: b.values[0]! },
+        $push: { steps: { $each: b.steps }, values: { $each: b.values }, times: { $each: b.times } },
+        $inc: { count: b.steps.length, sum },
+        $min: { min },
+        $max: { max, lastStep: b.steps[b.steps.length - 1]! },
+        $set: { last: b.values[b.values.length - 1]! },
+      },
+      upsert: true,
+    },
+  } as AnyBulkWriteOperation<MetricBucketDoc>;
+}
+
+/** The indexes of the operations that failed on a duplicate key, or null if any other error occurred. */
+function duplicateKeyWriteErrors(err: unknown): number[] | null {
+  const e = err as { code?: number; writeErrors?: unknown; result?: unknown };
+  const raw = e.writeErrors;
+  const list = Array.isArray(raw) ? raw : raw ? [raw] : [];
+  if (list.length === 0) return null;
+  const indexes: number[] = [];
+  for (const we of list as { code?: number; index?: number; err?: { code?: number; index?: number } }[]) {
+    const code = we.code ?? we.err?.code;
+    const index = we.index ?? we.err?.index;
+    if (code !== DUPLICATE_KEY || index === undefined) return null;
+    indexes.push(index);
+  }
+  return indexes;
+}

@@ -1,0 +1,32 @@
+// A fresh embedded engine in a temp directory, reached through the official driver.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MongoClient, type Db } from 'mongodb';
+import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/embedded/index.ts';
+
+export interface TestDatabase {
+  db: Db;
+  client: MongoClient;
+  engine: EmbeddedMongo;
+  dir: string;
+  close(): Promise<void>;
+}
+
+export async function startTestDatabase(): Promise<TestDatabase> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lora-jobs-'));
+  const engine = await startEmbeddedMongo({ dataDir: path.join(dir, 'db'), port: 0, quiet: true });
+  const client = new MongoClient(engine.uri, { serverSelectionTimeoutMS: 5000 });
+  await client.connect();
+  return {
+    db: client.db('lora_registry_test'),
+    client,
+    engine,
+    dir,
+    async close() {
+      await client.close();
+      await engine.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
