@@ -13,6 +13,11 @@ export interface StartEvent {
   dataset: { path: string; sha256: string; files: number; tokens: number };
   baseModel: { path: string; sha256: string };
   outputDir: string;
+  /** Things the user should know, e.g. "device auto: CUDA unavailable (...), using CPU". */
+  notes?: string[];
+  /** Packed sequences of seq_len tokens used for training and held out for evaluation. */
+  trainSequences?: number;
+  evalSequences?: number;
 }
 
 export interface StepEvent {
