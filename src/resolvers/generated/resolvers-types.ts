@@ -24,6 +24,17 @@ export type Scalars = {
   SafeInt: { input: number; output: number; }
 };
 
+export type Accumulator =
+  | 'AVG'
+  /** The number of runs (always returned in `count`; listing COUNT alone asks for nothing else). */
+  | 'COUNT'
+  | 'MAX'
+  /** The middle value; the mean of the two middle values when the count is even. Exact. */
+  | 'MEDIAN'
+  | 'MIN'
+  /** Population standard deviation (divides by n, as $stdDevPop): 0 for a group of one. */
+  | 'STDDEV';
+
 export type Artifact = {
   __typename?: 'Artifact';
   bytes: Scalars['SafeInt']['output'];
@@ -94,6 +105,27 @@ export type CheckpointInput = {
   step: Scalars['Int']['input'];
 };
 
+export type ComparedCurve = {
+  __typename?: 'ComparedCurve';
+  experiment: Experiment;
+  /** null where the run has no data at that step (before its first or after its last point). */
+  values: Array<Maybe<Scalars['Float']['output']>>;
+};
+
+export type ConfigRecommendation = {
+  __typename?: 'ConfigRecommendation';
+  /** The criteria used: those asked for, or looser ones when those had too little history. */
+  basedOn: SimilarRunCriteria;
+  /** Best first (lowest mean final loss), only configs tried at least 3 times. */
+  configs: Array<RecommendedConfig>;
+  /** False when history is too thin; `statement` then says so and `configs` is empty. */
+  enoughHistory: Scalars['Boolean']['output'];
+  /** Completed runs with a finite final loss that matched `basedOn`. */
+  similarRuns: Scalars['Int']['output'];
+  /** The answer in a sentence, including when there is none. */
+  statement: Scalars['String']['output'];
+};
+
 /** A run that was trained elsewhere, recorded after the fact. */
 export type CreateExperimentInput = {
   artifacts?: InputMaybe<Array<ArtifactInput>>;
@@ -115,6 +147,14 @@ export type CreateExperimentInput = {
   status?: ExperimentStatus;
   summary?: InputMaybe<RunSummaryInput>;
   tags?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+/** Curves of several runs on one step axis: values[i] of each series is at steps[i]. */
+export type CurveComparison = {
+  __typename?: 'CurveComparison';
+  key: Scalars['String']['output'];
+  series: Array<ComparedCurve>;
+  steps: Array<Scalars['Int']['output']>;
 };
 
 /** The training data a run read. */
@@ -154,6 +194,41 @@ export type DeleteExperimentPayload = {
   /** Paths that were left on disk, with the reason (outside the workspace, missing, ...). */
   skippedFiles: Array<SkippedFile>;
 };
+
+export type DiagnosisEvidence = {
+  __typename?: 'DiagnosisEvidence';
+  /** The metric key: loss or eval_loss. */
+  key: Scalars['String']['output'];
+  /** What the point is, e.g. 'lowest eval_loss'. */
+  label: Scalars['String']['output'];
+  step: Scalars['Int']['output'];
+  /** null when the value is not a finite number (see valueText). */
+  value?: Maybe<Scalars['Float']['output']>;
+  /** The value as text, also for NaN and Infinity. */
+  valueText: Scalars['String']['output'];
+};
+
+export type DiagnosisFinding = {
+  __typename?: 'DiagnosisFinding';
+  advice: Scalars['String']['output'];
+  evidence: Array<DiagnosisEvidence>;
+  /** The curve the rule read. */
+  key: Scalars['String']['output'];
+  rule: DiagnosisRule;
+  summary: Scalars['String']['output'];
+};
+
+export type DiagnosisRule =
+  /** The loss climbed far above its lowest point and stayed there. */
+  | 'DIVERGENCE'
+  /** The loss never left its starting value: data or labels likely wrong. */
+  | 'FLAT_NEAR_START'
+  /** The loss became NaN or infinite. */
+  | 'NON_FINITE_LOSS'
+  /** Large swings with no downward trend: learning rate likely too high. */
+  | 'OSCILLATION_WITHOUT_TREND'
+  /** Eval loss rising while train loss falls. */
+  | 'OVERFITTING';
 
 export type Environment = {
   __typename?: 'Environment';
@@ -205,6 +280,8 @@ export type Experiment = {
   configHash: Scalars['String']['output'];
   createdAt: Scalars['DateTime']['output'];
   dataset?: Maybe<Dataset>;
+  /** What the loss curves say about this run; empty for a healthy run (or one without curves yet). */
+  diagnosis: Array<DiagnosisFinding>;
   endedAt?: Maybe<Scalars['DateTime']['output']>;
   environment?: Maybe<Environment>;
   error?: Maybe<RunError>;
@@ -263,6 +340,53 @@ export type ExperimentFilter = {
   tags?: InputMaybe<TagsFilter>;
 };
 
+/** One group: its key, how many runs, and the accumulators asked for (others are null). */
+export type ExperimentGroup = {
+  __typename?: 'ExperimentGroup';
+  avg?: Maybe<Scalars['Float']['output']>;
+  /** Runs in the group with a finite value of the metric. */
+  count: Scalars['Int']['output'];
+  key: ExperimentGroupKey;
+  max?: Maybe<Scalars['Float']['output']>;
+  median?: Maybe<Scalars['Float']['output']>;
+  min?: Maybe<Scalars['Float']['output']>;
+  /** Population standard deviation. */
+  stddev?: Maybe<Scalars['Float']['output']>;
+};
+
+/** The value of each group-by field for one group; fields not grouped on are null. */
+export type ExperimentGroupKey = {
+  __typename?: 'ExperimentGroupKey';
+  baseModel?: Maybe<Scalars['String']['output']>;
+  batchSize?: Maybe<Scalars['Int']['output']>;
+  dataset?: Maybe<Scalars['String']['output']>;
+  learningRate?: Maybe<Scalars['Float']['output']>;
+  loraAlpha?: Maybe<Scalars['Float']['output']>;
+  loraRank?: Maybe<Scalars['Int']['output']>;
+  project?: Maybe<Scalars['String']['output']>;
+  status?: Maybe<ExperimentStatus>;
+  tag?: Maybe<Scalars['String']['output']>;
+  targetModules?: Maybe<Array<Scalars['String']['output']>>;
+};
+
+export type ExperimentSearchConnection = {
+  __typename?: 'ExperimentSearchConnection';
+  edges: Array<ExperimentSearchEdge>;
+  pageInfo: PageInfo;
+  /** The words the search text was split into (Chinese and Japanese by dictionary words). */
+  queryWords: Array<Scalars['String']['output']>;
+};
+
+export type ExperimentSearchEdge = {
+  __typename?: 'ExperimentSearchEdge';
+  cursor: Scalars['String']['output'];
+  /** The query words the run contains. */
+  matchedWords: Array<Scalars['String']['output']>;
+  node: Experiment;
+  /** Fraction of the query's words found in the run (1 = all of them). */
+  score: Scalars['Float']['output'];
+};
+
 export type ExperimentSort = {
   direction?: SortDirection;
   field?: ExperimentSortField;
@@ -306,6 +430,23 @@ export type FloatRange = {
   lt?: InputMaybe<Scalars['Float']['input']>;
   lte?: InputMaybe<Scalars['Float']['input']>;
 };
+
+/** Experiment fields that runs can be grouped on. */
+export type GroupField =
+  /** baseModel.name, else baseModel.path, else config.base_model. */
+  | 'BASE_MODEL'
+  | 'BATCH_SIZE'
+  /** dataset.path, else config.train_data_dir. */
+  | 'DATASET'
+  | 'LEARNING_RATE'
+  | 'LORA_ALPHA'
+  | 'LORA_RANK'
+  | 'PROJECT'
+  | 'STATUS'
+  /** One group per tag: a run with two tags counts in both; untagged runs form the null group. */
+  | 'TAG'
+  /** The set of target modules (order in the config does not matter). */
+  | 'TARGET_MODULES';
 
 /** The LoRA training config (lora-scripts keys, camelCased). */
 export type LoraConfig = {
@@ -372,6 +513,11 @@ export type Mutation = {
   deleteExperiment: DeleteExperimentPayload;
   /** Echoes the client's note back; lets clients check that mutations reach the server. */
   ping: Scalars['String']['output'];
+  /**
+   * Keeps the experiment for `ttlDays` more days (fractions allowed, at most 36500) and then
+   * removes it with its metrics, checkpoint and artifact records; null keeps it forever.
+   */
+  setExperimentRetention: Experiment;
   updateExperiment: Experiment;
 };
 
@@ -389,6 +535,12 @@ export type MutationDeleteExperimentArgs = {
 
 export type MutationPingArgs = {
   note?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationSetExperimentRetentionArgs = {
+  id: Scalars['ID']['input'];
+  ttlDays?: InputMaybe<Scalars['Float']['input']>;
 };
 
 
@@ -414,10 +566,31 @@ export type Query = {
    * matches several artifacts.
    */
   artifactByHash?: Maybe<Artifact>;
+  /** The k (1..100) best runs by a metric: lowest loss or wall time, highest tokens/s or steps. */
+  bestExperiments: Array<Experiment>;
+  /** One metric's curves of 1..20 runs, downsampled and aligned on at most `points` (2..2000) shared steps. */
+  compareExperiments: CurveComparison;
   /** One experiment; a NOT_FOUND error when the id names none in your projects. */
   experiment?: Maybe<Experiment>;
   /** Experiments matching the filter, a page at a time (at most 100 per page). */
   experiments: ExperimentConnection;
+  /**
+   * Groups the matching runs by one to four fields and aggregates a summary metric. Runs
+   * without a finite value of the metric are left out; groups are sorted by key ascending.
+   */
+  groupExperiments: Array<ExperimentGroup>;
+  /** Final-loss statistics per LoRA rank over the runs matching the filter, by rank ascending. */
+  lossByRank: Array<RankLossStats>;
+  /**
+   * From completed runs on the same base model and dataset (and sharing a tag, when tags are
+   * given), the configs with the lowest mean final loss, with counts and spread.
+   */
+  recommendConfig: ConfigRecommendation;
+  /**
+   * Runs whose name, tags, notes, dataset path or sample prompts contain the words of `text`
+   * (Chinese and Japanese split into words), most words matched first, then newest.
+   */
+  searchExperiments: ExperimentSearchConnection;
   /** Version and uptime of this server; also a cheap liveness probe for clients. */
   serverInfo: ServerInfo;
 };
@@ -425,6 +598,20 @@ export type Query = {
 
 export type QueryArtifactByHashArgs = {
   sha256: Scalars['String']['input'];
+};
+
+
+export type QueryBestExperimentsArgs = {
+  filter?: InputMaybe<ExperimentFilter>;
+  k?: Scalars['Int']['input'];
+  metric?: SummaryMetric;
+};
+
+
+export type QueryCompareExperimentsArgs = {
+  ids: Array<Scalars['ID']['input']>;
+  key?: Scalars['String']['input'];
+  points?: Scalars['Int']['input'];
 };
 
 
@@ -438,6 +625,73 @@ export type QueryExperimentsArgs = {
   filter?: InputMaybe<ExperimentFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
   sort?: InputMaybe<ExperimentSort>;
+};
+
+
+export type QueryGroupExperimentsArgs = {
+  accumulators?: Array<Accumulator>;
+  by: Array<GroupField>;
+  filter?: InputMaybe<ExperimentFilter>;
+  metric?: SummaryMetric;
+};
+
+
+export type QueryLossByRankArgs = {
+  filter?: InputMaybe<ExperimentFilter>;
+};
+
+
+export type QueryRecommendConfigArgs = {
+  baseModel?: InputMaybe<Scalars['String']['input']>;
+  dataset?: InputMaybe<Scalars['String']['input']>;
+  tags?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+
+export type QuerySearchExperimentsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<ExperimentFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  text: Scalars['String']['input'];
+};
+
+/** Final-loss statistics of the runs with one LoRA rank. */
+export type RankLossStats = {
+  __typename?: 'RankLossStats';
+  avg: Scalars['Float']['output'];
+  /** Runs with a finite final loss. */
+  count: Scalars['Int']['output'];
+  max: Scalars['Float']['output'];
+  min: Scalars['Float']['output'];
+  /** null for runs whose config has no lora_rank. */
+  rank?: Maybe<Scalars['Int']['output']>;
+  /** Population standard deviation of final loss (divides by n): 0 for a single run. */
+  stddev: Scalars['Float']['output'];
+};
+
+export type RecommendedConfig = {
+  __typename?: 'RecommendedConfig';
+  /** Mean final loss over those runs. */
+  avgFinalLoss: Scalars['Float']['output'];
+  /** The run with the lowest final loss among them. */
+  bestExperiment: Experiment;
+  config: RecommendedConfigChoice;
+  /** Completed similar runs with this config. */
+  count: Scalars['Int']['output'];
+  maxFinalLoss: Scalars['Float']['output'];
+  minFinalLoss: Scalars['Float']['output'];
+  /** Population standard deviation of their final loss: the spread to expect. */
+  stddevFinalLoss: Scalars['Float']['output'];
+};
+
+/** The config choices a recommendation is about. */
+export type RecommendedConfigChoice = {
+  __typename?: 'RecommendedConfigChoice';
+  batchSize?: Maybe<Scalars['Int']['output']>;
+  learningRate?: Maybe<Scalars['Float']['output']>;
+  loraAlpha?: Maybe<Scalars['Float']['output']>;
+  loraRank?: Maybe<Scalars['Int']['output']>;
+  targetModules?: Maybe<Array<Scalars['String']['output']>>;
 };
 
 export type RunError = {
@@ -491,6 +745,13 @@ export type ServerInfo = {
   version: Scalars['String']['output'];
 };
 
+export type SimilarRunCriteria = {
+  __typename?: 'SimilarRunCriteria';
+  baseModel?: Maybe<Scalars['String']['output']>;
+  dataset?: Maybe<Scalars['String']['output']>;
+  tags?: Maybe<Array<Scalars['String']['output']>>;
+};
+
 export type SkippedFile = {
   __typename?: 'SkippedFile';
   path: Scalars['String']['output'];
@@ -506,6 +767,15 @@ export type Subscription = {
   /** The server's clock, emitted every second (a liveness check for WebSocket clients). */
   serverTime: Scalars['DateTime']['output'];
 };
+
+/** Summary metrics of a run that can be aggregated. */
+export type SummaryMetric =
+  | 'FINAL_EVAL_LOSS'
+  | 'FINAL_LOSS'
+  | 'MIN_LOSS'
+  | 'STEPS'
+  | 'TOKENS_PER_SECOND'
+  | 'WALL_SECONDS';
 
 export type TagsFilter = {
   /** The experiment has every one of these tags. */
@@ -594,6 +864,7 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  Accumulator: Accumulator;
   Artifact: ResolverTypeWrapper<ArtifactDoc>;
   ArtifactInput: ArtifactInput;
   ArtifactKind: ArtifactKind;
@@ -602,12 +873,18 @@ export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Checkpoint: ResolverTypeWrapper<CheckpointDoc>;
   CheckpointInput: CheckpointInput;
+  ComparedCurve: ResolverTypeWrapper<Omit<ComparedCurve, 'experiment'> & { experiment: ResolversTypes['Experiment'] }>;
+  ConfigRecommendation: ResolverTypeWrapper<Omit<ConfigRecommendation, 'configs'> & { configs: Array<ResolversTypes['RecommendedConfig']> }>;
   CreateExperimentInput: CreateExperimentInput;
+  CurveComparison: ResolverTypeWrapper<Omit<CurveComparison, 'series'> & { series: Array<ResolversTypes['ComparedCurve']> }>;
   Dataset: ResolverTypeWrapper<DatasetParent>;
   DatasetInput: DatasetInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DateTimeRange: DateTimeRange;
   DeleteExperimentPayload: ResolverTypeWrapper<DeleteExperimentParent>;
+  DiagnosisEvidence: ResolverTypeWrapper<DiagnosisEvidence>;
+  DiagnosisFinding: ResolverTypeWrapper<DiagnosisFinding>;
+  DiagnosisRule: DiagnosisRule;
   Environment: ResolverTypeWrapper<Environment>;
   EnvironmentInput: EnvironmentInput;
   ErrorType: ErrorType;
@@ -615,6 +892,10 @@ export type ResolversTypes = {
   ExperimentConnection: ResolverTypeWrapper<ExperimentConnectionParent>;
   ExperimentEdge: ResolverTypeWrapper<Omit<ExperimentEdge, 'node'> & { node: ResolversTypes['Experiment'] }>;
   ExperimentFilter: ExperimentFilter;
+  ExperimentGroup: ResolverTypeWrapper<ExperimentGroup>;
+  ExperimentGroupKey: ResolverTypeWrapper<ExperimentGroupKey>;
+  ExperimentSearchConnection: ResolverTypeWrapper<Omit<ExperimentSearchConnection, 'edges'> & { edges: Array<ResolversTypes['ExperimentSearchEdge']> }>;
+  ExperimentSearchEdge: ResolverTypeWrapper<Omit<ExperimentSearchEdge, 'node'> & { node: ResolversTypes['Experiment'] }>;
   ExperimentSort: ExperimentSort;
   ExperimentSortField: ExperimentSortField;
   ExperimentStatus: ExperimentStatus;
@@ -622,6 +903,7 @@ export type ResolversTypes = {
   FileRefInput: FileRefInput;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   FloatRange: FloatRange;
+  GroupField: GroupField;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
@@ -631,6 +913,9 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RankLossStats: ResolverTypeWrapper<RankLossStats>;
+  RecommendedConfig: ResolverTypeWrapper<Omit<RecommendedConfig, 'bestExperiment'> & { bestExperiment: ResolversTypes['Experiment'] }>;
+  RecommendedConfigChoice: ResolverTypeWrapper<RecommendedConfigChoice>;
   RunError: ResolverTypeWrapper<RunError>;
   RunErrorInput: RunErrorInput;
   RunSummary: ResolverTypeWrapper<RunSummary>;
@@ -638,10 +923,12 @@ export type ResolversTypes = {
   RunnerKind: RunnerKind;
   SafeInt: ResolverTypeWrapper<Scalars['SafeInt']['output']>;
   ServerInfo: ResolverTypeWrapper<ServerInfoParent>;
+  SimilarRunCriteria: ResolverTypeWrapper<SimilarRunCriteria>;
   SkippedFile: ResolverTypeWrapper<SkippedFile>;
   SortDirection: SortDirection;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SummaryMetric: SummaryMetric;
   TagsFilter: TagsFilter;
   UpdateExperimentInput: UpdateExperimentInput;
 };
@@ -655,18 +942,27 @@ export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   Checkpoint: CheckpointDoc;
   CheckpointInput: CheckpointInput;
+  ComparedCurve: Omit<ComparedCurve, 'experiment'> & { experiment: ResolversParentTypes['Experiment'] };
+  ConfigRecommendation: Omit<ConfigRecommendation, 'configs'> & { configs: Array<ResolversParentTypes['RecommendedConfig']> };
   CreateExperimentInput: CreateExperimentInput;
+  CurveComparison: Omit<CurveComparison, 'series'> & { series: Array<ResolversParentTypes['ComparedCurve']> };
   Dataset: DatasetParent;
   DatasetInput: DatasetInput;
   DateTime: Scalars['DateTime']['output'];
   DateTimeRange: DateTimeRange;
   DeleteExperimentPayload: DeleteExperimentParent;
+  DiagnosisEvidence: DiagnosisEvidence;
+  DiagnosisFinding: DiagnosisFinding;
   Environment: Environment;
   EnvironmentInput: EnvironmentInput;
   Experiment: ExperimentDoc;
   ExperimentConnection: ExperimentConnectionParent;
   ExperimentEdge: Omit<ExperimentEdge, 'node'> & { node: ResolversParentTypes['Experiment'] };
   ExperimentFilter: ExperimentFilter;
+  ExperimentGroup: ExperimentGroup;
+  ExperimentGroupKey: ExperimentGroupKey;
+  ExperimentSearchConnection: Omit<ExperimentSearchConnection, 'edges'> & { edges: Array<ResolversParentTypes['ExperimentSearchEdge']> };
+  ExperimentSearchEdge: Omit<ExperimentSearchEdge, 'node'> & { node: ResolversParentTypes['Experiment'] };
   ExperimentSort: ExperimentSort;
   FileRef: FileRef;
   FileRefInput: FileRefInput;
@@ -681,12 +977,16 @@ export type ResolversParentTypes = {
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
+  RankLossStats: RankLossStats;
+  RecommendedConfig: Omit<RecommendedConfig, 'bestExperiment'> & { bestExperiment: ResolversParentTypes['Experiment'] };
+  RecommendedConfigChoice: RecommendedConfigChoice;
   RunError: RunError;
   RunErrorInput: RunErrorInput;
   RunSummary: RunSummary;
   RunSummaryInput: RunSummaryInput;
   SafeInt: Scalars['SafeInt']['output'];
   ServerInfo: ServerInfoParent;
+  SimilarRunCriteria: SimilarRunCriteria;
   SkippedFile: SkippedFile;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
@@ -725,6 +1025,25 @@ export type CheckpointResolvers<ContextType = RequestContext, ParentType extends
   step?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type ComparedCurveResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ComparedCurve'] = ResolversParentTypes['ComparedCurve']> = {
+  experiment?: Resolver<ResolversTypes['Experiment'], ParentType, ContextType>;
+  values?: Resolver<Array<Maybe<ResolversTypes['Float']>>, ParentType, ContextType>;
+};
+
+export type ConfigRecommendationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConfigRecommendation'] = ResolversParentTypes['ConfigRecommendation']> = {
+  basedOn?: Resolver<ResolversTypes['SimilarRunCriteria'], ParentType, ContextType>;
+  configs?: Resolver<Array<ResolversTypes['RecommendedConfig']>, ParentType, ContextType>;
+  enoughHistory?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  similarRuns?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  statement?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type CurveComparisonResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['CurveComparison'] = ResolversParentTypes['CurveComparison']> = {
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  series?: Resolver<Array<ResolversTypes['ComparedCurve']>, ParentType, ContextType>;
+  steps?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
 export type DatasetResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Dataset'] = ResolversParentTypes['Dataset']> = {
   fileCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   files?: Resolver<Array<ResolversTypes['FileRef']>, ParentType, ContextType>;
@@ -744,6 +1063,22 @@ export type DeleteExperimentPayloadResolvers<ContextType = RequestContext, Paren
   deletedId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   deletedMetricBuckets?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   skippedFiles?: Resolver<Array<ResolversTypes['SkippedFile']>, ParentType, ContextType>;
+};
+
+export type DiagnosisEvidenceResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['DiagnosisEvidence'] = ResolversParentTypes['DiagnosisEvidence']> = {
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  step?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  value?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  valueText?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type DiagnosisFindingResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['DiagnosisFinding'] = ResolversParentTypes['DiagnosisFinding']> = {
+  advice?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  evidence?: Resolver<Array<ResolversTypes['DiagnosisEvidence']>, ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['DiagnosisRule'], ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type EnvironmentResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Environment'] = ResolversParentTypes['Environment']> = {
@@ -766,6 +1101,7 @@ export type ExperimentResolvers<ContextType = RequestContext, ParentType extends
   configHash?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   dataset?: Resolver<Maybe<ResolversTypes['Dataset']>, ParentType, ContextType>;
+  diagnosis?: Resolver<Array<ResolversTypes['DiagnosisFinding']>, ParentType, ContextType>;
   endedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   environment?: Resolver<Maybe<ResolversTypes['Environment']>, ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['RunError']>, ParentType, ContextType>;
@@ -794,6 +1130,42 @@ export type ExperimentConnectionResolvers<ContextType = RequestContext, ParentTy
 export type ExperimentEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ExperimentEdge'] = ResolversParentTypes['ExperimentEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Experiment'], ParentType, ContextType>;
+};
+
+export type ExperimentGroupResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ExperimentGroup'] = ResolversParentTypes['ExperimentGroup']> = {
+  avg?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['ExperimentGroupKey'], ParentType, ContextType>;
+  max?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  median?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  min?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  stddev?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
+
+export type ExperimentGroupKeyResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ExperimentGroupKey'] = ResolversParentTypes['ExperimentGroupKey']> = {
+  baseModel?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  batchSize?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  dataset?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  learningRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  loraAlpha?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  loraRank?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  project?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<Maybe<ResolversTypes['ExperimentStatus']>, ParentType, ContextType>;
+  tag?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  targetModules?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+};
+
+export type ExperimentSearchConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ExperimentSearchConnection'] = ResolversParentTypes['ExperimentSearchConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ExperimentSearchEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  queryWords?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type ExperimentSearchEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ExperimentSearchEdge'] = ResolversParentTypes['ExperimentSearchEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  matchedWords?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Experiment'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export type FileRefResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['FileRef'] = ResolversParentTypes['FileRef']> = {
@@ -842,6 +1214,7 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   createExperiment?: Resolver<ResolversTypes['Experiment'], ParentType, ContextType, RequireFields<MutationCreateExperimentArgs, 'input'>>;
   deleteExperiment?: Resolver<ResolversTypes['DeleteExperimentPayload'], ParentType, ContextType, RequireFields<MutationDeleteExperimentArgs, 'deleteFiles' | 'id'>>;
   ping?: Resolver<ResolversTypes['String'], ParentType, ContextType, Partial<MutationPingArgs>>;
+  setExperimentRetention?: Resolver<ResolversTypes['Experiment'], ParentType, ContextType, RequireFields<MutationSetExperimentRetentionArgs, 'id'>>;
   updateExperiment?: Resolver<ResolversTypes['Experiment'], ParentType, ContextType, RequireFields<MutationUpdateExperimentArgs, 'id' | 'input'>>;
 };
 
@@ -854,9 +1227,42 @@ export type PageInfoResolvers<ContextType = RequestContext, ParentType extends R
 
 export type QueryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   artifactByHash?: Resolver<Maybe<ResolversTypes['Artifact']>, ParentType, ContextType, RequireFields<QueryArtifactByHashArgs, 'sha256'>>;
+  bestExperiments?: Resolver<Array<ResolversTypes['Experiment']>, ParentType, ContextType, RequireFields<QueryBestExperimentsArgs, 'k' | 'metric'>>;
+  compareExperiments?: Resolver<ResolversTypes['CurveComparison'], ParentType, ContextType, RequireFields<QueryCompareExperimentsArgs, 'ids' | 'key' | 'points'>>;
   experiment?: Resolver<Maybe<ResolversTypes['Experiment']>, ParentType, ContextType, RequireFields<QueryExperimentArgs, 'id'>>;
   experiments?: Resolver<ResolversTypes['ExperimentConnection'], ParentType, ContextType, RequireFields<QueryExperimentsArgs, 'first'>>;
+  groupExperiments?: Resolver<Array<ResolversTypes['ExperimentGroup']>, ParentType, ContextType, RequireFields<QueryGroupExperimentsArgs, 'accumulators' | 'by' | 'metric'>>;
+  lossByRank?: Resolver<Array<ResolversTypes['RankLossStats']>, ParentType, ContextType, Partial<QueryLossByRankArgs>>;
+  recommendConfig?: Resolver<ResolversTypes['ConfigRecommendation'], ParentType, ContextType, Partial<QueryRecommendConfigArgs>>;
+  searchExperiments?: Resolver<ResolversTypes['ExperimentSearchConnection'], ParentType, ContextType, RequireFields<QuerySearchExperimentsArgs, 'first' | 'text'>>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
+};
+
+export type RankLossStatsResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['RankLossStats'] = ResolversParentTypes['RankLossStats']> = {
+  avg?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  max?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  min?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  rank?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  stddev?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type RecommendedConfigResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['RecommendedConfig'] = ResolversParentTypes['RecommendedConfig']> = {
+  avgFinalLoss?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  bestExperiment?: Resolver<ResolversTypes['Experiment'], ParentType, ContextType>;
+  config?: Resolver<ResolversTypes['RecommendedConfigChoice'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  maxFinalLoss?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  minFinalLoss?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  stddevFinalLoss?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type RecommendedConfigChoiceResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['RecommendedConfigChoice'] = ResolversParentTypes['RecommendedConfigChoice']> = {
+  batchSize?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  learningRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  loraAlpha?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  loraRank?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  targetModules?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
 };
 
 export type RunErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['RunError'] = ResolversParentTypes['RunError']> = {
@@ -886,6 +1292,12 @@ export type ServerInfoResolvers<ContextType = RequestContext, ParentType extends
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type SimilarRunCriteriaResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SimilarRunCriteria'] = ResolversParentTypes['SimilarRunCriteria']> = {
+  baseModel?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  dataset?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  tags?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+};
+
 export type SkippedFileResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SkippedFile'] = ResolversParentTypes['SkippedFile']> = {
   path?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -899,13 +1311,22 @@ export type Resolvers<ContextType = RequestContext> = {
   Artifact?: ArtifactResolvers<ContextType>;
   BaseModel?: BaseModelResolvers<ContextType>;
   Checkpoint?: CheckpointResolvers<ContextType>;
+  ComparedCurve?: ComparedCurveResolvers<ContextType>;
+  ConfigRecommendation?: ConfigRecommendationResolvers<ContextType>;
+  CurveComparison?: CurveComparisonResolvers<ContextType>;
   Dataset?: DatasetResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeleteExperimentPayload?: DeleteExperimentPayloadResolvers<ContextType>;
+  DiagnosisEvidence?: DiagnosisEvidenceResolvers<ContextType>;
+  DiagnosisFinding?: DiagnosisFindingResolvers<ContextType>;
   Environment?: EnvironmentResolvers<ContextType>;
   Experiment?: ExperimentResolvers<ContextType>;
   ExperimentConnection?: ExperimentConnectionResolvers<ContextType>;
   ExperimentEdge?: ExperimentEdgeResolvers<ContextType>;
+  ExperimentGroup?: ExperimentGroupResolvers<ContextType>;
+  ExperimentGroupKey?: ExperimentGroupKeyResolvers<ContextType>;
+  ExperimentSearchConnection?: ExperimentSearchConnectionResolvers<ContextType>;
+  ExperimentSearchEdge?: ExperimentSearchEdgeResolvers<ContextType>;
   FileRef?: FileRefResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   JSONObject?: GraphQLScalarType;
@@ -913,10 +1334,14 @@ export type Resolvers<ContextType = RequestContext> = {
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RankLossStats?: RankLossStatsResolvers<ContextType>;
+  RecommendedConfig?: RecommendedConfigResolvers<ContextType>;
+  RecommendedConfigChoice?: RecommendedConfigChoiceResolvers<ContextType>;
   RunError?: RunErrorResolvers<ContextType>;
   RunSummary?: RunSummaryResolvers<ContextType>;
   SafeInt?: GraphQLScalarType;
   ServerInfo?: ServerInfoResolvers<ContextType>;
+  SimilarRunCriteria?: SimilarRunCriteriaResolvers<ContextType>;
   SkippedFile?: SkippedFileResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
 };

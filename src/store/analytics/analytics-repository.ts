@@ -119,18 +119,26 @@ export class AnalyticsRepository {
     const words = searchQueryTokens(args.text);
     if (words.length === 0) return { queryWords: [], hits: [], hasNextPage: false };
     const after = args.after == null ? null : decodeSearchCursor(args.after);
-    const rows = await this.aggregate<ExperimentDoc & { searchScore: number; matchedWords: string[] }>(
-      buildSearchExperimentsPipeline(words, matchOf(scope, args.filter), first, after),
+    const match = matchOf(scope, args.filter);
+    const rows = await this.aggregate<{ _id: ObjectId; searchScore: number; matchedWords: string[] }>(
+      buildSearchExperimentsPipeline(words, match, first, after),
     );
-    const hits = rows.slice(0, first).map((row) => {
-      const { searchScore, matchedWords, ...doc } = row;
-      return {
-        doc: doc as ExperimentDoc,
-        score: searchScore / words.length,
-        matchedWords: words.filter((w) => matchedWords.includes(w)),
-        cursor: encodeSearchCursor({ score: searchScore, id: row._id }),
-      };
-    });
+    const page = rows.slice(0, first);
+    const docs = page.length === 0 ? [] : await this.experiments
+      .find({ $and: [match, { _id: { $in: page.map((r) => r._id) } }] }, { projection: { searchTokens: 0 } })
+      .toArray();
+    const byId = new Map(docs.map((d) => [d._id.toHexString(), d]));
+    const hits: SearchHit[] = [];
+    for (const row of page) {
+      const doc = byId.get(row._id.toHexString());
+      if (!doc) continue; // deleted between the two reads
+      hits.push({
+        doc,
+        score: row.searchScore / words.length,
+        matchedWords: words.filter((w) => row.matchedWords.includes(w)),
+        cursor: encodeSearchCursor({ score: row.searchScore, id: row._id }),
+      });
+    }
     return { queryWords: words, hits, hasNextPage: rows.length > first };
   }
 

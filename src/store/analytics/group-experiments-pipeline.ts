@@ -39,7 +39,9 @@ export function buildGroupExperimentsPipeline(spec: GroupExperimentsSpec, match:
   const path = `$${SUMMARY_METRIC_PATHS[spec.metric]}`;
   const wants = new Set(spec.accumulators);
   const groupId: Record<string, unknown> = {};
-  for (const field of spec.by) groupId[GROUP_KEY_NAMES[field]] = GROUP_FIELD_EXPRESSIONS[field];
+  // $ifNull: a missing field would otherwise be dropped from the key object, splitting
+  // "no value" into two groups ({} and { field: null }).
+  for (const field of spec.by) groupId[GROUP_KEY_NAMES[field]] = { $ifNull: [GROUP_FIELD_EXPRESSIONS[field], null] };
 
   const accumulators: Record<string, unknown> = { count: { $sum: 1 } };
   if (wants.has('AVG')) accumulators.avg = { $avg: path };

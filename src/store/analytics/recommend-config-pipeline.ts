@@ -51,11 +51,11 @@ export function buildRecommendConfigPipeline(similarRuns: Document, minRuns: num
     {
       $group: {
         _id: {
-          loraRank: GROUP_FIELD_EXPRESSIONS.LORA_RANK,
-          loraAlpha: GROUP_FIELD_EXPRESSIONS.LORA_ALPHA,
-          learningRate: GROUP_FIELD_EXPRESSIONS.LEARNING_RATE,
-          batchSize: GROUP_FIELD_EXPRESSIONS.BATCH_SIZE,
-          targetModules: GROUP_FIELD_EXPRESSIONS.TARGET_MODULES,
+          loraRank: { $ifNull: [GROUP_FIELD_EXPRESSIONS.LORA_RANK, null] },
+          loraAlpha: { $ifNull: [GROUP_FIELD_EXPRESSIONS.LORA_ALPHA, null] },
+          learningRate: { $ifNull: [GROUP_FIELD_EXPRESSIONS.LEARNING_RATE, null] },
+          batchSize: { $ifNull: [GROUP_FIELD_EXPRESSIONS.BATCH_SIZE, null] },
+          targetModules: { $ifNull: [GROUP_FIELD_EXPRESSIONS.TARGET_MODULES, null] },
         },
         count: { $sum: 1 },
         avg: { $avg: '$summary.finalLoss' },

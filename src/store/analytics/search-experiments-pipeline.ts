@@ -8,13 +8,14 @@ export interface SearchCursor {
 }
 
 /**
- * Runs whose tokens contain any query word, best first: score = how many distinct query
- * words the run contains; ties newest first (_id descending). `first + 1` rows are
- * returned so the caller can tell whether another page follows. `matchedWords` carries
- * the words that matched; `searchTokens` itself is dropped from the rows.
+ * The ids of runs whose tokens contain any query word, best first: score = how many
+ * distinct query words the run contains; ties newest first (_id descending). `first + 1`
+ * rows come back so the caller can tell whether another page follows; each row is
+ * `{ _id, searchScore, matchedWords }` and the caller fetches the page's documents by id.
  *
- * The `$in` over the multikey index on `searchTokens` narrows to candidate runs; the score
- * is computed only for those.
+ * The `$in` over the multikey index on `searchTokens` narrows to candidate runs, and the
+ * early `$project` keeps only the tokens, so ranking never carries whole documents through
+ * the sort (on MongoDB and on the embedded engine alike).
  */
 export function buildSearchExperimentsPipeline(
   queryTokens: readonly string[],
@@ -25,8 +26,9 @@ export function buildSearchExperimentsPipeline(
   const tokens = [...queryTokens];
   const stages: Document[] = [
     { $match: { $and: [match, { searchTokens: { $in: tokens } }] } },
+    { $project: { _id: 1, searchTokens: 1 } },
     { $addFields: { matchedWords: { $setIntersection: [{ $ifNull: ['$searchTokens', []] }, tokens] } } },
-    { $addFields: { searchScore: { $size: '$matchedWords' } } },
+    { $project: { _id: 1, matchedWords: 1, searchScore: { $size: '$matchedWords' } } },
   ];
   if (after) {
     stages.push({
@@ -38,6 +40,6 @@ export function buildSearchExperimentsPipeline(
       },
     });
   }
-  stages.push({ $sort: { searchScore: -1, _id: -1 } }, { $limit: first + 1 }, { $project: { searchTokens: 0 } });
+  stages.push({ $sort: { searchScore: -1, _id: -1 } }, { $limit: first + 1 });
   return stages;
 }
