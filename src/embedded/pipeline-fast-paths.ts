@@ -1,6 +1,244 @@
-// Compiled fast paths for common aggregation stages. Placeholder: every stage goes to mingo.
+// Compiled fast paths for the stages analytical pipelines lean on. mingo interprets every
+// expression per document (about 500 ms for a five-accumulator $group over 100,000
+// documents); these compile a stage once into plain loops. A stage is taken here only when
+// every part of it is understood; otherwise it and everything after it go to mingo. Each path
+// is checked against mingo's own result in test/embedded/pipeline-fast-paths.test.ts.
 import type { Document } from 'bson';
+import { compare, resolve } from 'mingo/util';
+import { encodeIndexValue } from './index-key.ts';
 
-export function runFastStages(docs: Document[], stages: Document[]): { docs: Document[]; rest: Document[] } {
-  return { docs, rest: stages };
+type Getter = (doc: Document) => unknown;
+
+/** A field path (`$a.b`) or a constant, compiled; undefined for anything needing mingo. */
+function compileOperand(expr: unknown): Getter | undefined {
+  if (typeof expr === 'string') {
+    if (!expr.startsWith('$')) return () => expr;
+    if (expr.startsWith('$$')) return undefined;
+    const path = expr.slice(1);
+    if (!path.includes('.')) return (doc) => doc[path];
+    return (doc) => resolve(doc, path);
+  }
+  if (typeof expr === 'number' || typeof expr === 'boolean' || expr === null) return () => expr;
+  return undefined;
+}
+
+/** `_id` of a $group: null/constant, a field path, or a document of field paths. */
+function compileGroupKey(expr: unknown): Getter | undefined {
+  const operand = compileOperand(expr);
+  if (operand) return operand;
+  if (!expr || typeof expr !== 'object' || Array.isArray(expr) || Object.getPrototypeOf(expr) !== Object.prototype) return undefined;
+  const entries = Object.entries(expr as Document);
+  if (entries.length === 0 || entries.some(([k]) => k.startsWith('$'))) return undefined;
+  const getters: [string, Getter][] = [];
+  for (const [k, v] of entries) {
+    const g = compileOperand(v);
+    if (!g) return undefined;
+    getters.push([k, g]);
+  }
+  return (doc) => {
+    const key: Document = {};
+    for (const [k, g] of getters) {
+      const value = g(doc);
+      if (value !== undefined) key[k] = value;
+    }
+    return key;
+  };
+}
+
+interface Accumulator {
+  add(state: AccumulatorState, doc: Document): void;
+  result(state: AccumulatorState): unknown;
+}
+
+interface AccumulatorState {
+  sum: number;
+  count: number;
+  value: unknown;
+  seen: boolean;
+  values: unknown[];
+  keys: Set<string>;
+}
+
+const newState = (): AccumulatorState => ({ sum: 0, count: 0, value: undefined, seen: false, values: [], keys: new Set() });
+
+function compileAccumulator(spec: unknown): Accumulator | undefined {
+  if (!spec || typeof spec !== 'object' || Array.isArray(spec)) return undefined;
+  const keys = Object.keys(spec);
+  if (keys.length !== 1) return undefined;
+  const op = keys[0];
+  const arg = (spec as Document)[op];
+  if (op === '$count') {
+    if (!arg || typeof arg !== 'object' || Object.keys(arg).length > 0) return undefined;
+    return { add: (s) => void s.count++, result: (s) => s.count };
+  }
+  const get = compileOperand(arg);
+  if (!get) return undefined;
+  switch (op) {
+    case '$sum':
+      return {
+        add: (s, doc) => {
+          const v = get(doc);
+          if (typeof v === 'number') s.sum += v;
+        },
+        result: (s) => s.sum,
+      };
+    case '$avg':
+      return {
+        add: (s, doc) => {
+          const v = get(doc);
+          if (typeof v === 'number') {
+            s.sum += v;
+            s.count++;
+          }
+        },
+        result: (s) => (s.count === 0 ? null : s.sum / s.count),
+      };
+    case '$min':
+    case '$max': {
+      const sign = op === '$min' ? -1 : 1;
+      return {
+        add: (s, doc) => {
+          const v = get(doc);
+          if (v === undefined || v === null) return;
+          if (!s.seen || compare(v, s.value) * sign > 0) {
+            s.value = v;
+            s.seen = true;
+          }
+        },
+        result: (s) => (s.seen ? s.value : null),
+      };
+    }
+    case '$first':
+      return {
+        add: (s, doc) => {
+          if (s.seen) return;
+          s.value = get(doc);
+          s.seen = true;
+        },
+        result: (s) => s.value ?? null,
+      };
+    case '$last':
+      return { add: (s, doc) => void (s.value = get(doc)), result: (s) => s.value ?? null };
+    case '$push':
+      return {
+        add: (s, doc) => {
+          // As mingo does: a missing value is pushed as null.
+          s.values.push(get(doc) ?? null);
+        },
+        result: (s) => s.values,
+      };
+    case '$addToSet':
+      return {
+        add: (s, doc) => {
+          const v = get(doc) ?? null;
+          const key = encodeIndexValue(v);
+          if (s.keys.has(key)) return;
+          s.keys.add(key);
+          s.values.push(v);
+        },
+        result: (s) => s.values,
+      };
+    default:
+      return undefined;
+  }
+}
+
+function compileGroup(spec: unknown): ((docs: Document[]) => Document[]) | undefined {
+  if (!spec || typeof spec !== 'object' || !('_id' in spec)) return undefined;
+  const keyOf = compileGroupKey((spec as Document)._id);
+  if (!keyOf) return undefined;
+  const fields: [string, Accumulator][] = [];
+  for (const [name, accumulatorSpec] of Object.entries(spec as Document)) {
+    if (name === '_id') continue;
+    if (name.includes('.') || name.startsWith('$')) return undefined;
+    const accumulator = compileAccumulator(accumulatorSpec);
+    if (!accumulator) return undefined;
+    fields.push([name, accumulator]);
+  }
+  return (docs) => {
+    const groups = new Map<string, { id: unknown; states: AccumulatorState[] }>();
+    for (const doc of docs) {
+      const id = keyOf(doc);
+      // A primitive key is its own map key; others go through the index encoding (1 and 1.0 alike).
+      const mapKey = typeof id === 'string' ? `s${id}` : encodeIndexValue(id);
+      let group = groups.get(mapKey);
+      if (!group) groups.set(mapKey, (group = { id: id ?? null, states: fields.map(newState) }));
+      for (let i = 0; i < fields.length; i++) fields[i][1].add(group.states[i], doc);
+    }
+    const out: Document[] = [];
+    for (const { id, states } of groups.values()) {
+      const row: Document = { _id: id };
+      fields.forEach(([name, accumulator], i) => (row[name] = accumulator.result(states[i])));
+      out.push(row);
+    }
+    return out;
+  };
+}
+
+/** $sort followed by $limit: keep the best k in a sorted buffer instead of sorting everything. */
+function compileTopK(sortSpec: unknown, limit: unknown): ((docs: Document[]) => Document[] | undefined) | undefined {
+  if (!sortSpec || typeof sortSpec !== 'object' || typeof limit !== 'number' || !Number.isInteger(limit) || limit <= 0) return undefined;
+  const keys = Object.entries(sortSpec as Document);
+  if (keys.length === 0 || keys.some(([field, dir]) => field.startsWith('$') || (dir !== 1 && dir !== -1))) return undefined;
+  const getters = keys.map(([field, dir]) => [compileOperand(`$${field}`)!, dir as number] as const);
+  const cmp = (a: unknown[], b: unknown[]): number => {
+    for (let i = 0; i < getters.length; i++) {
+      const c = compare(a[i] ?? null, b[i] ?? null);
+      if (c !== 0) return c * getters[i][1];
+    }
+    return 0;
+  };
+  return (docs) => {
+    const buffer: { keys: unknown[]; doc: Document }[] = [];
+    for (const doc of docs) {
+      const sortKeys = getters.map(([get]) => get(doc));
+      // Arrays and documents sort by MongoDB's element rules: leave those to mingo.
+      if (sortKeys.some((k) => k !== null && typeof k === 'object' && !(k instanceof Date) && !('_bsontype' in (k as object)))) return undefined;
+      if (buffer.length === limit && cmp(sortKeys, buffer[limit - 1].keys) >= 0) continue;
+      let lo = 0;
+      let hi = buffer.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cmp(buffer[mid].keys, sortKeys) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      buffer.splice(lo, 0, { keys: sortKeys, doc });
+      if (buffer.length > limit) buffer.pop();
+    }
+    return buffer.map((entry) => entry.doc);
+  };
+}
+
+/**
+ * Run the leading stages that have a fast path; return the documents so far and the stages
+ * left for mingo.
+ */
+export function runFastStages(input: Document[], stages: Document[]): { docs: Document[]; rest: Document[] } {
+  let docs = input;
+  let i = 0;
+  while (i < stages.length) {
+    const stage = stages[i];
+    const name = Object.keys(stage)[0];
+    if (name === '$group') {
+      const group = compileGroup(stage.$group);
+      if (!group) break;
+      docs = group(docs);
+      i++;
+    } else if (name === '$sort' && stages[i + 1] && '$limit' in stages[i + 1]) {
+      const topK = compileTopK(stage.$sort, stages[i + 1].$limit);
+      const result = topK?.(docs);
+      if (!result) break;
+      docs = result;
+      i += 2;
+    } else if (name === '$limit' && typeof stage.$limit === 'number' && Number.isInteger(stage.$limit) && stage.$limit > 0) {
+      docs = docs.slice(0, stage.$limit);
+      i++;
+    } else if (name === '$skip' && typeof stage.$skip === 'number' && Number.isInteger(stage.$skip) && stage.$skip >= 0) {
+      docs = docs.slice(stage.$skip);
+      i++;
+    } else {
+      break;
+    }
+  }
+  return { docs, rest: stages.slice(i) };
 }

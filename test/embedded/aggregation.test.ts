@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Collection, Document } from 'mongodb';
-import { openMongoUnderTest, type MongoUnderTest } from './mongo-under-test.ts';
+import { openMongoUnderTest, type AnyDocument, type MongoUnderTest } from './mongo-under-test.ts';
 
 const runs = [
   { _id: 1, project: 'a', rank: 4, loss: 1.0, status: 'COMPLETED', tags: ['x', 'y'], steps: 100 },
@@ -14,12 +14,12 @@ const runs = [
 
 describe('aggregation', () => {
   let mongo: MongoUnderTest;
-  let coll: Collection<Document>;
+  let coll: Collection<AnyDocument>;
   before(async () => {
     mongo = await openMongoUnderTest('aggregation');
-    coll = mongo.db.collection('runs');
-    await coll.insertMany(runs);
-    await mongo.db.collection('projects').insertMany([{ _id: 'a', owner: 'ann' }, { _id: 'b', owner: 'bob' }]);
+    coll = mongo.db.collection<AnyDocument>('runs');
+    await coll.insertMany(runs as Document[]);
+    await mongo.db.collection<AnyDocument>('projects').insertMany([{ _id: 'a', owner: 'ann' }, { _id: 'b', owner: 'bob' }]);
   });
   after(() => mongo.close());
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MongoBulkWriteError, type Document } from 'mongodb';
-import { openMongoUnderTest, type MongoUnderTest } from './mongo-under-test.ts';
+import { openMongoUnderTest, type AnyDocument, type MongoUnderTest } from './mongo-under-test.ts';
 
 describe('bulk writes', () => {
   let mongo: MongoUnderTest;
@@ -12,7 +12,7 @@ describe('bulk writes', () => {
   after(() => mongo.close());
 
   it('stops an ordered insertMany at the first duplicate and reports its index', async () => {
-    const coll = mongo.db.collection<Document>('ordered');
+    const coll = mongo.db.collection<AnyDocument>('ordered');
     await assert.rejects(coll.insertMany([{ _id: 1 }, { _id: 2 }, { _id: 1 }, { _id: 3 }]), (err: unknown) => {
       assert.ok(err instanceof MongoBulkWriteError);
       assert.equal(err.code, 11000);
@@ -27,7 +27,7 @@ describe('bulk writes', () => {
   });
 
   it('goes on past errors in an unordered insertMany', async () => {
-    const coll = mongo.db.collection<Document>('unordered');
+    const coll = mongo.db.collection<AnyDocument>('unordered');
     await assert.rejects(coll.insertMany([{ _id: 1 }, { _id: 1 }, { _id: 2 }, { _id: 2 }, { _id: 3 }], { ordered: false }), (err: unknown) => {
       assert.ok(err instanceof MongoBulkWriteError);
       assert.equal(err.insertedCount, 3);
@@ -39,7 +39,7 @@ describe('bulk writes', () => {
   });
 
   it('runs a mixed bulkWrite and reports every count', async () => {
-    const coll = mongo.db.collection<Document>('mixed');
+    const coll = mongo.db.collection<AnyDocument>('mixed');
     await coll.insertMany([{ _id: 'a', n: 1 }, { _id: 'b', n: 2 }, { _id: 'c', n: 3 }]);
     const result = await coll.bulkWrite([
       { insertOne: { document: { _id: 'd', n: 4 } } },
@@ -65,7 +65,7 @@ describe('bulk writes', () => {
   });
 
   it('reports per-item errors of an unordered bulkWrite and applies the rest', async () => {
-    const coll = mongo.db.collection<Document>('bulkerrors');
+    const coll = mongo.db.collection<AnyDocument>('bulkerrors');
     await coll.createIndex({ email: 1 }, { unique: true });
     await coll.insertOne({ _id: 1, email: 'a@x' });
     await assert.rejects(
@@ -90,7 +90,7 @@ describe('bulk writes', () => {
   });
 
   it('inserts a large batch split by the driver across several messages', async () => {
-    const coll = mongo.db.collection<Document>('large');
+    const coll = mongo.db.collection<AnyDocument>('large');
     const docs = Array.from({ length: 120_000 }, (_, i) => ({ i }));
     const result = await coll.insertMany(docs);
     assert.equal(result.insertedCount, 120_000);

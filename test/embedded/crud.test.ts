@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ObjectId, type Collection, type Document } from 'mongodb';
-import { openMongoUnderTest, type MongoUnderTest } from './mongo-under-test.ts';
+import { openMongoUnderTest, type AnyDocument, type MongoUnderTest } from './mongo-under-test.ts';
 
 describe('CRUD', () => {
   let mongo: MongoUnderTest;
-  let items: Collection<Document>;
+  let items: Collection<AnyDocument>;
   before(async () => {
     mongo = await openMongoUnderTest('crud');
-    items = mongo.db.collection('items');
+    items = mongo.db.collection<AnyDocument>('items');
     await items.insertMany(Array.from({ length: 300 }, (_, i) => ({ _id: i, n: i, group: i % 3, tags: [`t${i % 5}`], nested: { half: Math.floor(i / 2) } })) as never);
   });
   after(() => mongo.close());
@@ -52,7 +52,7 @@ describe('CRUD', () => {
   });
 
   it('updates with operators, upserts and reports MongoDB counts', async () => {
-    const coll = mongo.db.collection('updates');
+    const coll = mongo.db.collection<AnyDocument>('updates');
     await coll.insertMany([{ _id: 1, v: 1, list: [1, 2] }, { _id: 2, v: 2, list: [3] }] as never);
     const many = await coll.updateMany({}, { $inc: { v: 10 }, $push: { list: 9 } as never, $set: { touched: true } });
     assert.equal(many.matchedCount, 2);
@@ -72,7 +72,7 @@ describe('CRUD', () => {
   });
 
   it('updates array elements through arrayFilters and the positional operator', async () => {
-    const coll = mongo.db.collection('arrays');
+    const coll = mongo.db.collection<AnyDocument>('arrays');
     await coll.insertOne({ _id: 'a', grades: [{ g: 80, k: 'x' }, { g: 95, k: 'y' }, { g: 60, k: 'z' }] } as never);
     await coll.updateOne({ _id: 'a' } as never, { $set: { 'grades.$[low].pass': false } }, { arrayFilters: [{ 'low.g': { $lt: 70 } }] });
     await coll.updateOne({ _id: 'a', 'grades.k': 'y' } as never, { $inc: { 'grades.$.g': 1 } });
@@ -80,7 +80,7 @@ describe('CRUD', () => {
   });
 
   it('applies pipeline-style updates', async () => {
-    const coll = mongo.db.collection('pipelined');
+    const coll = mongo.db.collection<AnyDocument>('pipelined');
     await coll.insertMany([{ _id: 1, a: 2, b: 3 }, { _id: 2, a: 5, b: 5 }] as never);
     const result = await coll.updateMany({}, [{ $set: { sum: { $add: ['$a', '$b'] } } }, { $unset: 'b' }]);
     assert.equal(result.modifiedCount, 2);
@@ -88,7 +88,7 @@ describe('CRUD', () => {
   });
 
   it('replaces documents and refuses to change _id', async () => {
-    const coll = mongo.db.collection('replace');
+    const coll = mongo.db.collection<AnyDocument>('replace');
     await coll.insertOne({ _id: 7, old: true } as never);
     await coll.replaceOne({ _id: 7 } as never, { fresh: 1 });
     assert.deepEqual(await coll.findOne({ _id: 7 } as never), { _id: 7, fresh: 1 });
@@ -96,7 +96,7 @@ describe('CRUD', () => {
   });
 
   it('deletes one or many', async () => {
-    const coll = mongo.db.collection('deletes');
+    const coll = mongo.db.collection<AnyDocument>('deletes');
     await coll.insertMany([{ k: 1 }, { k: 1 }, { k: 2 }, { k: 3 }]);
     assert.equal((await coll.deleteOne({ k: 1 })).deletedCount, 1);
     assert.equal((await coll.deleteMany({ k: { $in: [1, 2] } })).deletedCount, 2);
@@ -104,7 +104,7 @@ describe('CRUD', () => {
   });
 
   it('finds and modifies with sort, returning the document before or after', async () => {
-    const coll = mongo.db.collection('fam');
+    const coll = mongo.db.collection<AnyDocument>('fam');
     await coll.insertMany([{ q: 'job', p: 1, state: 'ready' }, { q: 'job', p: 5, state: 'ready' }]);
     const taken = await coll.findOneAndUpdate({ q: 'job', state: 'ready' }, { $set: { state: 'taken' } }, { sort: { p: -1 }, returnDocument: 'after', projection: { _id: 0 } });
     assert.deepEqual(taken, { q: 'job', p: 5, state: 'taken' });
@@ -121,7 +121,7 @@ describe('CRUD', () => {
   });
 
   it('round-trips BSON types', async () => {
-    const coll = mongo.db.collection('types');
+    const coll = mongo.db.collection<AnyDocument>('types');
     const id = new ObjectId();
     const when = new Date('2024-05-06T07:08:09.010Z');
     await coll.insertOne({ _id: id, when, big: 2 ** 40, f: 1.5, s: 'é', bin: Buffer.from([1, 2, 3]), nil: null, nested: { arr: [1, 'two', { three: 3 }] } } as never);

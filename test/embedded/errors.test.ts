@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MongoServerError, type Document } from 'mongodb';
-import { openMongoUnderTest, type MongoUnderTest } from './mongo-under-test.ts';
+import { openMongoUnderTest, type AnyDocument, type MongoUnderTest } from './mongo-under-test.ts';
 
 describe('refusals', () => {
   let mongo: MongoUnderTest;
@@ -13,13 +13,13 @@ describe('refusals', () => {
   after(() => mongo.close());
 
   it('refuses a document over 16 MiB on insert and leaves nothing behind', async () => {
-    const coll = mongo.db.collection<Document>('big');
+    const coll = mongo.db.collection<AnyDocument>('big');
     await assert.rejects(coll.insertOne({ _id: 'huge', blob: 'x'.repeat(16 * 1024 * 1024 + 10) }));
     assert.equal(await coll.countDocuments({ _id: 'huge' }), 0);
   });
 
   it('refuses an update whose result would pass 16 MiB', async () => {
-    const coll = mongo.db.collection<Document>('grow');
+    const coll = mongo.db.collection<AnyDocument>('grow');
     const nineMiB = 'y'.repeat(9 * 1024 * 1024);
     await coll.insertOne({ _id: 'g', a: nineMiB });
     await assert.rejects(coll.updateOne({ _id: 'g' }, { $set: { b: nineMiB } }), (err: unknown) => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { MongoServerError, type Document } from 'mongodb';
-import { openMongoUnderTest, type MongoUnderTest } from './mongo-under-test.ts';
+import { openMongoUnderTest, type AnyDocument, type MongoUnderTest } from './mongo-under-test.ts';
 
 /** Every plan stage in an explain document, whatever its layout (classic or slot-based). */
 function planStages(node: unknown, out: Document[] = []): Document[] {
@@ -25,7 +25,7 @@ describe('indexes', () => {
   after(() => mongo.close());
 
   it('enforces a unique index with MongoDB\'s duplicate-key error', async () => {
-    const coll = mongo.db.collection<Document>('users');
+    const coll = mongo.db.collection<AnyDocument>('users');
     assert.equal(await coll.createIndex({ email: 1 }, { unique: true }), 'email_1');
     await coll.insertOne({ email: 'a@example.com' });
     await assert.rejects(coll.insertOne({ email: 'a@example.com' }), (err: unknown) => {
@@ -42,7 +42,7 @@ describe('indexes', () => {
   });
 
   it('enforces a compound unique index on the combination only', async () => {
-    const coll = mongo.db.collection<Document>('pairs');
+    const coll = mongo.db.collection<AnyDocument>('pairs');
     await coll.createIndex({ experiment: 1, step: 1 }, { unique: true, name: 'experiment_step' });
     await coll.insertMany([{ experiment: 'e1', step: 1 }, { experiment: 'e1', step: 2 }, { experiment: 'e2', step: 1 }]);
     await assert.rejects(coll.insertOne({ experiment: 'e1', step: 2 }), (err: unknown) => {
@@ -55,14 +55,14 @@ describe('indexes', () => {
   });
 
   it('refuses to build a unique index over existing duplicates', async () => {
-    const coll = mongo.db.collection<Document>('dupes');
+    const coll = mongo.db.collection<AnyDocument>('dupes');
     await coll.insertMany([{ k: 1 }, { k: 1 }]);
     await assert.rejects(coll.createIndex({ k: 1 }, { unique: true }), (err: { code?: number }) => err.code === 11000);
     assert.deepEqual((await coll.listIndexes().toArray()).map((i) => i.name), ['_id_']);
   });
 
   it('lists and drops indexes', async () => {
-    const coll = mongo.db.collection<Document>('listing');
+    const coll = mongo.db.collection<AnyDocument>('listing');
     await coll.createIndexes([{ key: { a: 1 } }, { key: { b: -1, c: 1 }, name: 'b_c' }, { key: { at: 1 }, expireAfterSeconds: 3600 }]);
     const indexes = await coll.listIndexes().toArray();
     assert.deepEqual(indexes.map((i) => [i.name, i.key]), [['_id_', { _id: 1 }], ['a_1', { a: 1 }], ['b_c', { b: -1, c: 1 }], ['at_1', { at: 1 }]]);
@@ -75,7 +75,7 @@ describe('indexes', () => {
   });
 
   it('answers an equality lookup on an indexed field from the index, not a scan', async () => {
-    const coll = mongo.db.collection<Document>('lookups');
+    const coll = mongo.db.collection<AnyDocument>('lookups');
     await coll.insertMany(Array.from({ length: 2000 }, (_, i) => ({ sku: `sku-${i}`, bucket: i % 10, plain: i })));
     await coll.createIndex({ sku: 1 }, { unique: true });
     await coll.createIndex({ bucket: 1, sku: 1 });
@@ -93,7 +93,7 @@ describe('indexes', () => {
   });
 
   it('expires documents through a TTL index', async () => {
-    const coll = mongo.db.collection<Document>('sessions');
+    const coll = mongo.db.collection<AnyDocument>('sessions');
     await coll.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 });
     await coll.insertMany([
       { name: 'old', expiresAt: new Date(Date.now() - 60_000) },

@@ -42,3 +42,10 @@ export async function openMongoUnderTest(label: string, engineOptions: Partial<E
     },
   };
 }
+
+/**
+ * Documents of any shape and _id type. The driver's schema typing (which assumes ObjectId _ids)
+ * is not what these tests exercise; the server's behaviour is.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyDocument = any;

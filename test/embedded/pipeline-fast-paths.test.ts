@@ -1,0 +1,91 @@
+// The engine's compiled fast paths ($group with the standard accumulators, $sort + $limit,
+// $skip, $limit) must give exactly mingo's result on the same data.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Document } from 'bson';
+import { Aggregator } from 'mingo';
+import { runFastStages } from '../../src/embedded/pipeline-fast-paths.ts';
+import { openMongoUnderTest } from './mongo-under-test.ts';
+
+/** Deterministic data with the awkward cases: missing fields, nulls, mixed types, nesting. */
+function sampleDocuments(count: number): Document[] {
+  let seed = 42;
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  return Array.from({ length: count }, (_, i) => {
+    const doc: Document = { _id: i, rank: [4, 8, 16, 32][i % 4], loss: Math.round(random() * 1000) / 100, status: ['COMPLETED', 'FAILED', 'RUNNING'][i % 3] };
+    if (i % 7 !== 0) doc.config = { lr: [0.001, 0.01, 0.1][i % 3], rank: doc.rank };
+    if (i % 11 === 0) doc.loss = null;
+    if (i % 13 === 0) delete doc.loss;
+    if (i % 17 === 0) doc.loss = 'n/a';
+    doc.when = new Date(1_700_000_000_000 + (i % 50) * 1000);
+    doc.name = `run-${(i * 7919) % count}`;
+    return doc;
+  });
+}
+
+const docs = sampleDocuments(3000);
+
+const pipelines: Document[][] = [
+  [{ $group: { _id: '$rank', avg: { $avg: '$loss' } } }],
+  [{ $group: { _id: '$rank', n: { $sum: 1 }, total: { $sum: '$loss' }, avg: { $avg: '$loss' }, min: { $min: '$loss' }, max: { $max: '$loss' } } }],
+  [{ $group: { _id: '$config.lr', first: { $first: '$name' }, last: { $last: '$name' }, count: { $count: {} }, latest: { $max: '$when' }, earliest: { $min: '$when' } } }],
+  [{ $group: { _id: { r: '$rank', s: '$status' }, names: { $push: '$name' }, ranks: { $addToSet: '$config.rank' } } }],
+  [{ $group: { _id: null, avg: { $avg: '$loss' }, statuses: { $addToSet: '$status' } } }],
+  [{ $group: { _id: '$status', losses: { $push: '$loss' }, first: { $first: '$loss' }, last: { $last: '$config.lr' }, seen: { $addToSet: '$loss' } } }],
+  [{ $group: { _id: '$missingField', n: { $sum: 1 } } }],
+  [{ $group: { _id: '$rank', avg: { $avg: '$loss' } } }, { $sort: { avg: -1 } }, { $limit: 2 }],
+  [{ $sort: { loss: -1, name: 1 } }, { $limit: 25 }],
+  [{ $sort: { when: 1, _id: -1 } }, { $limit: 10 }, { $skip: 3 }],
+  [{ $sort: { 'config.lr': 1, name: -1 } }, { $limit: 7 }],
+  [{ $skip: 2990 }, { $limit: 5 }],
+];
+
+function mingoOnly(pipeline: Document[]): Document[] {
+  return new Aggregator(pipeline).run(docs) as Document[];
+}
+
+describe('pipeline fast paths agree with mingo', () => {
+  for (const pipeline of pipelines) {
+    it(JSON.stringify(pipeline), () => {
+      const fast = runFastStages(docs, pipeline);
+      assert.ok(fast.rest.length < pipeline.length, 'the fast path took at least one stage');
+      const result = fast.rest.length ? (new Aggregator(fast.rest).run(fast.docs) as Document[]) : fast.docs;
+      assert.deepEqual(result, mingoOnly(pipeline));
+    });
+  }
+
+  it('leaves expressions it does not compile to mingo', () => {
+    const pipeline = [{ $group: { _id: { $toUpper: '$status' }, n: { $sum: 1 } } }];
+    const fast = runFastStages(docs, pipeline);
+    assert.equal(fast.rest.length, 1);
+    assert.equal(fast.docs, docs);
+  });
+
+  it('leaves a sort on array values to mingo', () => {
+    const withArrays = [{ _id: 1, v: [3, 1] }, { _id: 2, v: 2 }];
+    const fast = runFastStages(withArrays, [{ $sort: { v: 1 } }, { $limit: 1 }]);
+    assert.equal(fast.rest.length, 2);
+  });
+});
+
+describe('a leading $match on an indexed field agrees with mingo', () => {
+  it('gives mingo\'s result through the driver, answered from the index', async () => {
+    const mongo = await openMongoUnderTest('fastmatch');
+    try {
+      const coll = mongo.db.collection('runs');
+      await coll.insertMany(docs.map((d) => ({ ...d })));
+      await coll.createIndex({ status: 1 });
+      const pipelines: Document[][] = [
+        [{ $match: { status: 'FAILED' } }, { $group: { _id: '$rank', avg: { $avg: '$loss' }, n: { $sum: 1 } } }, { $sort: { _id: 1 } }],
+        [{ $match: { status: { $in: ['FAILED', 'RUNNING'] }, rank: { $gte: 16 } } }, { $sort: { name: 1 } }, { $limit: 5 }],
+      ];
+      for (const pipeline of pipelines) {
+        assert.deepEqual(await coll.aggregate(pipeline).toArray(), mingoOnly(pipeline), JSON.stringify(pipeline));
+      }
+      const plan = await coll.find({ status: 'FAILED' }).explain('executionStats');
+      assert.equal(plan.executionStats.totalDocsExamined, docs.filter((d) => d.status === 'FAILED').length);
+    } finally {
+      await mongo.close();
+    }
+  });
+});
