@@ -15,6 +15,7 @@ import { BATCH_READ_SIZE } from './batch-reads.ts';
 import { hashConfig } from './config-hash.ts';
 import { assertProjectInScope, scopeClause, type ProjectScope } from './scope.ts';
 import { removeRunFiles } from './run-file-removal.ts';
+import { experimentSearchTokens } from '../analytics/search-tokens.ts';
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -125,6 +126,7 @@ export class ExperimentRepository {
       environment: valid.environment ?? undefined,
       samplePrompts: valid.samplePrompts ?? undefined,
     });
+    doc.searchTokens = experimentSearchTokens(doc);
     const checkpointIdByStep = new Map<number, ObjectId>();
     const checkpoints: CheckpointDoc[] = valid.checkpoints.map((c) => {
       const id = new ObjectId();
@@ -167,6 +169,9 @@ export class ExperimentRepository {
       { returnDocument: 'after' },
     );
     if (!updated) throw new NotFoundError('Experiment', id.toHexString());
+    // Search tokens follow name, tags and notes (analytics search).
+    updated.searchTokens = experimentSearchTokens(updated);
+    await this.experiments.updateOne({ _id: id }, { $set: { searchTokens: updated.searchTokens } });
     return updated;
   }
 
