@@ -27,6 +27,8 @@ export interface ServerConfig {
   /** Run files may be deleted (deleteExperiment(deleteFiles: true)) only inside this directory. */
   workspaceDir: string;
   limits: RequestLimits;
+  /** The job layer's section (concurrency, external-runner allow-list): validated by src/jobs/jobs-service.ts. */
+  jobs?: Record<string, unknown>;
 }
 
 export const DEFAULT_LIMITS: RequestLimits = {
@@ -79,7 +81,7 @@ export function parsePort(source: string, text: string): number {
   return port;
 }
 
-const KNOWN_KEYS = new Set(['port', 'host', 'mongoUri', 'dataDir', 'workspaceDir', 'limits']);
+const KNOWN_KEYS = new Set(['port', 'host', 'mongoUri', 'dataDir', 'workspaceDir', 'limits', 'jobs']);
 
 function parseConfigFile(file: string, text: string): Partial<ServerConfig> {
   const parsed = yaml.load(text);

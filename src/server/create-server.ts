@@ -41,6 +41,8 @@ export interface CreateServerOptions {
   monitorCommands?: boolean;
   resolveScope?: ScopeResolver;
   log?: (message: string) => void;
+  /** The job layer's settings (configs/server.yaml `jobs`). */
+  jobs?: ServerConfig['jobs'];
 }
 
 export interface RunningServer {
@@ -74,6 +76,7 @@ export async function createServer(options: CreateServerOptions): Promise<Runnin
     dataDir: options.dataDir,
     workspaceDir: options.workspaceDir ?? './runs',
     limits,
+    jobs: options.jobs,
   };
   const resolveScope = options.resolveScope ?? openAccessScope;
   const startedAt = new Date();

@@ -4,6 +4,7 @@ import type { Db } from 'mongodb';
 import type { Store } from '../store/store.ts';
 import type { ServerConfig } from './config.ts';
 import type { Services } from './context.ts';
+import { jobsServiceStarter } from '../jobs/jobs-service.ts';
 import { retentionServiceStarter } from '../store/analytics/retention-service.ts';
 
 export interface ServiceDependencies {
@@ -23,4 +24,4 @@ export interface ServiceStarter {
   start(deps: ServiceDependencies): Promise<StartedService>;
 }
 
-export const serviceStarters: ServiceStarter[] = [retentionServiceStarter];
+export const serviceStarters: ServiceStarter[] = [jobsServiceStarter, retentionServiceStarter];

@@ -39,6 +39,7 @@ export async function run(argv: string[]): Promise<number> {
     dataDir: config.dataDir,
     workspaceDir: config.workspaceDir,
     limits: config.limits,
+    jobs: config.jobs,
   });
   const database = config.mongoUri ? 'MongoDB at MONGODB_URI' : `the embedded engine (development/test only), data in ${config.dataDir}/db`;
   console.log(`lora-registry serving ${server.url} (subscriptions: ${server.wsUrl}), health: ${server.url.replace(/\/graphql$/, '/healthz')}; database: ${database}`);

@@ -287,17 +287,30 @@ export type Experiment = {
   error?: Maybe<RunError>;
   /** When set, the experiment and its records are removed after this time. */
   expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The allow-listed external command of an EXTERNAL run. */
+  externalCommand?: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
+  /** Metric keys this run has stored. */
+  metricKeys: Array<Scalars['String']['output']>;
+  /**
+   * The curve of one metric, downsampled to at most `points` points (each with the mean,
+   * min and max of its range of steps). Reading it costs O(points), whatever the run's length.
+   */
+  metrics: Array<MetricPoint>;
   name: Scalars['String']['output'];
   notes?: Maybe<Scalars['String']['output']>;
   outputDir?: Maybe<Scalars['String']['output']>;
   project: Scalars['String']['output'];
+  /** Position in the job queue (1: next to start) while QUEUED on this server. */
+  queuePosition?: Maybe<Scalars['Int']['output']>;
   /** The config exactly as the user gave it. */
   rawConfig?: Maybe<Scalars['JSON']['output']>;
   runner?: Maybe<RunnerKind>;
   samplePrompts: Array<Scalars['String']['output']>;
   startedAt?: Maybe<Scalars['DateTime']['output']>;
   status: ExperimentStatus;
+  /** Every status the run went through, with its time. */
+  statusHistory: Array<StatusChange>;
   summary?: Maybe<RunSummary>;
   tags: Array<Scalars['String']['output']>;
   updatedAt: Scalars['DateTime']['output'];
@@ -306,6 +319,12 @@ export type Experiment = {
 
 export type ExperimentArtifactsArgs = {
   kind?: InputMaybe<ArtifactKind>;
+};
+
+
+export type ExperimentMetricsArgs = {
+  key?: Scalars['String']['input'];
+  points?: Scalars['Int']['input'];
 };
 
 export type ExperimentConnection = {
@@ -410,6 +429,12 @@ export type ExperimentStatus =
   | 'QUEUED'
   | 'RUNNING';
 
+export type ExternalRunner = {
+  __typename?: 'ExternalRunner';
+  description?: Maybe<Scalars['String']['output']>;
+  name: Scalars['String']['output'];
+};
+
 export type FileRef = {
   __typename?: 'FileRef';
   bytes: Scalars['SafeInt']['output'];
@@ -447,6 +472,36 @@ export type GroupField =
   | 'TAG'
   /** The set of target modules (order in the config does not matter). */
   | 'TARGET_MODULES';
+
+export type LaunchTrainingInput = {
+  /** The training config as a typed input. Give this or `configYaml`. */
+  config?: InputMaybe<LoraConfigInput>;
+  /** The training config as YAML text (lora-scripts keys, snake_case). Give this or `config`. */
+  configYaml?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * Run this allow-listed external command (server config `jobs.externalRunners`) instead of
+   * the built-in trainer; the config, when given, is recorded and written to {configPath}.
+   */
+  externalCommand?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * Record only: the run trains elsewhere and reports with `logMetrics`; it starts RUNNING and
+   * nothing is spawned.
+   */
+  logOnly?: InputMaybe<Scalars['Boolean']['input']>;
+  name: Scalars['String']['input'];
+  notes?: InputMaybe<Scalars['String']['input']>;
+  project: Scalars['String']['input'];
+  tags?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+export type LogMetricsPayload = {
+  __typename?: 'LogMetricsPayload';
+  experiment: Experiment;
+  /** Points already stored for their step (replays) or with a non-finite value. */
+  skipped: Scalars['Int']['output'];
+  /** Points stored now. */
+  written: Scalars['Int']['output'];
+};
 
 /** The LoRA training config (lora-scripts keys, camelCased). */
 export type LoraConfig = {
@@ -506,19 +561,59 @@ export type LoraConfigInput = {
   weightDecay?: InputMaybe<Scalars['Float']['input']>;
 };
 
+/** One point of a downsampled metric curve: the range of steps up to `step`. */
+export type MetricPoint = {
+  __typename?: 'MetricPoint';
+  /** Stored points in the range. */
+  count: Scalars['Int']['output'];
+  max: Scalars['Float']['output'];
+  min: Scalars['Float']['output'];
+  /** Last step of the range this point covers. */
+  step: Scalars['Int']['output'];
+  /** Mean of the range. */
+  value: Scalars['Float']['output'];
+};
+
+export type MetricPointInput = {
+  /** Metric key, e.g. loss, learningRate, gradNorm, evalLoss, or any name of yours. */
+  key?: Scalars['String']['input'];
+  step: Scalars['Int']['input'];
+  time?: InputMaybe<Scalars['DateTime']['input']>;
+  value: Scalars['Float']['input'];
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Stops a run at its next step boundary (it saves a checkpoint): CANCELLED. A queued run is cancelled at once. */
+  cancelTraining: Experiment;
   createExperiment: Experiment;
   /** Removes the experiment with its metrics, checkpoint and artifact records; its files only when deleteFiles is true. */
   deleteExperiment: DeleteExperimentPayload;
+  /**
+   * Creates the experiment QUEUED (RUNNING for logOnly) and returns it at once; the job runner
+   * starts it when a slot is free. Config errors are BAD_USER_INPUT with the path of the bad key.
+   */
+  launchTraining: Experiment;
+  /**
+   * Stores metric points of a run trained anywhere (idempotent by key and step: sending a point
+   * twice stores it once). `status` ends a logOnly run (COMPLETED, FAILED or CANCELLED).
+   */
+  logMetrics: LogMetricsPayload;
   /** Echoes the client's note back; lets clients check that mutations reach the server. */
   ping: Scalars['String']['output'];
+  /** Continues an INTERRUPTED, CANCELLED or FAILED run from its newest checkpoint, in the same experiment. */
+  resumeTraining: Experiment;
   /**
    * Keeps the experiment for `ttlDays` more days (fractions allowed, at most 36500) and then
    * removes it with its metrics, checkpoint and artifact records; null keeps it forever.
    */
   setExperimentRetention: Experiment;
   updateExperiment: Experiment;
+};
+
+
+export type MutationCancelTrainingArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -533,8 +628,25 @@ export type MutationDeleteExperimentArgs = {
 };
 
 
+export type MutationLaunchTrainingArgs = {
+  input: LaunchTrainingInput;
+};
+
+
+export type MutationLogMetricsArgs = {
+  experimentId: Scalars['ID']['input'];
+  points: Array<MetricPointInput>;
+  status?: InputMaybe<ExperimentStatus>;
+};
+
+
 export type MutationPingArgs = {
   note?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationResumeTrainingArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -558,6 +670,14 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+export type ProgressCheckpoint = {
+  __typename?: 'ProgressCheckpoint';
+  dir: Scalars['String']['output'];
+  files: Array<FileRef>;
+  loss?: Maybe<Scalars['Float']['output']>;
+  step: Scalars['Int']['output'];
+};
+
 export type Query = {
   __typename?: 'Query';
   /**
@@ -574,6 +694,8 @@ export type Query = {
   experiment?: Maybe<Experiment>;
   /** Experiments matching the filter, a page at a time (at most 100 per page). */
   experiments: ExperimentConnection;
+  /** The external commands this server's config allows launchTraining to run. */
+  externalRunners: Array<ExternalRunner>;
   /**
    * Groups the matching runs by one to four fields and aggregates a summary metric. Runs
    * without a finite value of the metric are left out; groups are sorted by key ascending.
@@ -762,10 +884,30 @@ export type SortDirection =
   | 'ASC'
   | 'DESC';
 
+export type StatusChange = {
+  __typename?: 'StatusChange';
+  at: Scalars['DateTime']['output'];
+  status: ExperimentStatus;
+};
+
 export type Subscription = {
   __typename?: 'Subscription';
+  /** Experiments of a project whenever one changes status or records a checkpoint. */
+  experimentUpdated: Experiment;
   /** The server's clock, emitted every second (a liveness check for WebSocket clients). */
   serverTime: Scalars['DateTime']['output'];
+  /** A run's live progress: first its current state (SNAPSHOT), then each event as it happens. */
+  trainingProgress: TrainingProgressEvent;
+};
+
+
+export type SubscriptionExperimentUpdatedArgs = {
+  project: Scalars['String']['input'];
+};
+
+
+export type SubscriptionTrainingProgressArgs = {
+  experimentId: Scalars['ID']['input'];
 };
 
 /** Summary metrics of a run that can be aggregated. */
@@ -783,6 +925,35 @@ export type TagsFilter = {
   /** The experiment has at least one of these tags. */
   any?: InputMaybe<Array<Scalars['String']['input']>>;
 };
+
+/** One live event of a run; fields that do not apply to the kind are null. */
+export type TrainingProgressEvent = {
+  __typename?: 'TrainingProgressEvent';
+  checkpoint?: Maybe<ProgressCheckpoint>;
+  epoch?: Maybe<Scalars['Float']['output']>;
+  error?: Maybe<RunError>;
+  etaSeconds?: Maybe<Scalars['Float']['output']>;
+  evalLoss?: Maybe<Scalars['Float']['output']>;
+  experimentId: Scalars['ID']['output'];
+  gradNorm?: Maybe<Scalars['Float']['output']>;
+  kind: TrainingProgressKind;
+  learningRate?: Maybe<Scalars['Float']['output']>;
+  loss?: Maybe<Scalars['Float']['output']>;
+  status: ExperimentStatus;
+  step?: Maybe<Scalars['Int']['output']>;
+  summary?: Maybe<RunSummary>;
+  time: Scalars['DateTime']['output'];
+  tokensPerSecond?: Maybe<Scalars['Float']['output']>;
+  totalSteps?: Maybe<Scalars['Int']['output']>;
+};
+
+export type TrainingProgressKind =
+  | 'CHECKPOINT'
+  | 'EVAL'
+  /** The run's current state: the first event every subscriber receives. */
+  | 'SNAPSHOT'
+  | 'STATUS'
+  | 'STEP';
 
 /** Only the fields given are changed. */
 export type UpdateExperimentInput = {
@@ -899,6 +1070,7 @@ export type ResolversTypes = {
   ExperimentSort: ExperimentSort;
   ExperimentSortField: ExperimentSortField;
   ExperimentStatus: ExperimentStatus;
+  ExternalRunner: ResolverTypeWrapper<ExternalRunner>;
   FileRef: ResolverTypeWrapper<FileRef>;
   FileRefInput: FileRefInput;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
@@ -908,10 +1080,15 @@ export type ResolversTypes = {
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
+  LaunchTrainingInput: LaunchTrainingInput;
+  LogMetricsPayload: ResolverTypeWrapper<Omit<LogMetricsPayload, 'experiment'> & { experiment: ResolversTypes['Experiment'] }>;
   LoraConfig: ResolverTypeWrapper<LoraConfigDoc>;
   LoraConfigInput: LoraConfigInput;
+  MetricPoint: ResolverTypeWrapper<MetricPoint>;
+  MetricPointInput: MetricPointInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  ProgressCheckpoint: ResolverTypeWrapper<ProgressCheckpoint>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RankLossStats: ResolverTypeWrapper<RankLossStats>;
   RecommendedConfig: ResolverTypeWrapper<Omit<RecommendedConfig, 'bestExperiment'> & { bestExperiment: ResolversTypes['Experiment'] }>;
@@ -926,10 +1103,13 @@ export type ResolversTypes = {
   SimilarRunCriteria: ResolverTypeWrapper<SimilarRunCriteria>;
   SkippedFile: ResolverTypeWrapper<SkippedFile>;
   SortDirection: SortDirection;
+  StatusChange: ResolverTypeWrapper<StatusChange>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SummaryMetric: SummaryMetric;
   TagsFilter: TagsFilter;
+  TrainingProgressEvent: ResolverTypeWrapper<TrainingProgressEvent>;
+  TrainingProgressKind: TrainingProgressKind;
   UpdateExperimentInput: UpdateExperimentInput;
 };
 
@@ -964,6 +1144,7 @@ export type ResolversParentTypes = {
   ExperimentSearchConnection: Omit<ExperimentSearchConnection, 'edges'> & { edges: Array<ResolversParentTypes['ExperimentSearchEdge']> };
   ExperimentSearchEdge: Omit<ExperimentSearchEdge, 'node'> & { node: ResolversParentTypes['Experiment'] };
   ExperimentSort: ExperimentSort;
+  ExternalRunner: ExternalRunner;
   FileRef: FileRef;
   FileRefInput: FileRefInput;
   Float: Scalars['Float']['output'];
@@ -972,10 +1153,15 @@ export type ResolversParentTypes = {
   Int: Scalars['Int']['output'];
   JSON: Scalars['JSON']['output'];
   JSONObject: Scalars['JSONObject']['output'];
+  LaunchTrainingInput: LaunchTrainingInput;
+  LogMetricsPayload: Omit<LogMetricsPayload, 'experiment'> & { experiment: ResolversParentTypes['Experiment'] };
   LoraConfig: LoraConfigDoc;
   LoraConfigInput: LoraConfigInput;
+  MetricPoint: MetricPoint;
+  MetricPointInput: MetricPointInput;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
+  ProgressCheckpoint: ProgressCheckpoint;
   Query: Record<PropertyKey, never>;
   RankLossStats: RankLossStats;
   RecommendedConfig: Omit<RecommendedConfig, 'bestExperiment'> & { bestExperiment: ResolversParentTypes['Experiment'] };
@@ -988,9 +1174,11 @@ export type ResolversParentTypes = {
   ServerInfo: ServerInfoParent;
   SimilarRunCriteria: SimilarRunCriteria;
   SkippedFile: SkippedFile;
+  StatusChange: StatusChange;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   TagsFilter: TagsFilter;
+  TrainingProgressEvent: TrainingProgressEvent;
   UpdateExperimentInput: UpdateExperimentInput;
 };
 
@@ -1106,16 +1294,21 @@ export type ExperimentResolvers<ContextType = RequestContext, ParentType extends
   environment?: Resolver<Maybe<ResolversTypes['Environment']>, ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['RunError']>, ParentType, ContextType>;
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  externalCommand?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  metricKeys?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  metrics?: Resolver<Array<ResolversTypes['MetricPoint']>, ParentType, ContextType, RequireFields<ExperimentMetricsArgs, 'key' | 'points'>>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   notes?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   outputDir?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   project?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  queuePosition?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   rawConfig?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   runner?: Resolver<Maybe<ResolversTypes['RunnerKind']>, ParentType, ContextType>;
   samplePrompts?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ExperimentStatus'], ParentType, ContextType>;
+  statusHistory?: Resolver<Array<ResolversTypes['StatusChange']>, ParentType, ContextType>;
   summary?: Resolver<Maybe<ResolversTypes['RunSummary']>, ParentType, ContextType>;
   tags?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1168,6 +1361,11 @@ export type ExperimentSearchEdgeResolvers<ContextType = RequestContext, ParentTy
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
+export type ExternalRunnerResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ExternalRunner'] = ResolversParentTypes['ExternalRunner']> = {
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type FileRefResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['FileRef'] = ResolversParentTypes['FileRef']> = {
   bytes?: Resolver<ResolversTypes['SafeInt'], ParentType, ContextType>;
   path?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1181,6 +1379,12 @@ export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSONObject'], any> {
   name: 'JSONObject';
 }
+
+export type LogMetricsPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['LogMetricsPayload'] = ResolversParentTypes['LogMetricsPayload']> = {
+  experiment?: Resolver<ResolversTypes['Experiment'], ParentType, ContextType>;
+  skipped?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  written?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
 
 export type LoraConfigResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['LoraConfig'] = ResolversParentTypes['LoraConfig']> = {
   baseModel?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1210,10 +1414,22 @@ export type LoraConfigResolvers<ContextType = RequestContext, ParentType extends
   weightDecay?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 };
 
+export type MetricPointResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['MetricPoint'] = ResolversParentTypes['MetricPoint']> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  max?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  min?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  step?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  cancelTraining?: Resolver<ResolversTypes['Experiment'], ParentType, ContextType, RequireFields<MutationCancelTrainingArgs, 'id'>>;
   createExperiment?: Resolver<ResolversTypes['Experiment'], ParentType, ContextType, RequireFields<MutationCreateExperimentArgs, 'input'>>;
   deleteExperiment?: Resolver<ResolversTypes['DeleteExperimentPayload'], ParentType, ContextType, RequireFields<MutationDeleteExperimentArgs, 'deleteFiles' | 'id'>>;
+  launchTraining?: Resolver<ResolversTypes['Experiment'], ParentType, ContextType, RequireFields<MutationLaunchTrainingArgs, 'input'>>;
+  logMetrics?: Resolver<ResolversTypes['LogMetricsPayload'], ParentType, ContextType, RequireFields<MutationLogMetricsArgs, 'experimentId' | 'points'>>;
   ping?: Resolver<ResolversTypes['String'], ParentType, ContextType, Partial<MutationPingArgs>>;
+  resumeTraining?: Resolver<ResolversTypes['Experiment'], ParentType, ContextType, RequireFields<MutationResumeTrainingArgs, 'id'>>;
   setExperimentRetention?: Resolver<ResolversTypes['Experiment'], ParentType, ContextType, RequireFields<MutationSetExperimentRetentionArgs, 'id'>>;
   updateExperiment?: Resolver<ResolversTypes['Experiment'], ParentType, ContextType, RequireFields<MutationUpdateExperimentArgs, 'id' | 'input'>>;
 };
@@ -1225,12 +1441,20 @@ export type PageInfoResolvers<ContextType = RequestContext, ParentType extends R
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type ProgressCheckpointResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ProgressCheckpoint'] = ResolversParentTypes['ProgressCheckpoint']> = {
+  dir?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  files?: Resolver<Array<ResolversTypes['FileRef']>, ParentType, ContextType>;
+  loss?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  step?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   artifactByHash?: Resolver<Maybe<ResolversTypes['Artifact']>, ParentType, ContextType, RequireFields<QueryArtifactByHashArgs, 'sha256'>>;
   bestExperiments?: Resolver<Array<ResolversTypes['Experiment']>, ParentType, ContextType, RequireFields<QueryBestExperimentsArgs, 'k' | 'metric'>>;
   compareExperiments?: Resolver<ResolversTypes['CurveComparison'], ParentType, ContextType, RequireFields<QueryCompareExperimentsArgs, 'ids' | 'key' | 'points'>>;
   experiment?: Resolver<Maybe<ResolversTypes['Experiment']>, ParentType, ContextType, RequireFields<QueryExperimentArgs, 'id'>>;
   experiments?: Resolver<ResolversTypes['ExperimentConnection'], ParentType, ContextType, RequireFields<QueryExperimentsArgs, 'first'>>;
+  externalRunners?: Resolver<Array<ResolversTypes['ExternalRunner']>, ParentType, ContextType>;
   groupExperiments?: Resolver<Array<ResolversTypes['ExperimentGroup']>, ParentType, ContextType, RequireFields<QueryGroupExperimentsArgs, 'accumulators' | 'by' | 'metric'>>;
   lossByRank?: Resolver<Array<ResolversTypes['RankLossStats']>, ParentType, ContextType, Partial<QueryLossByRankArgs>>;
   recommendConfig?: Resolver<ResolversTypes['ConfigRecommendation'], ParentType, ContextType, Partial<QueryRecommendConfigArgs>>;
@@ -1303,8 +1527,34 @@ export type SkippedFileResolvers<ContextType = RequestContext, ParentType extend
   reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type StatusChangeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['StatusChange'] = ResolversParentTypes['StatusChange']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ExperimentStatus'], ParentType, ContextType>;
+};
+
 export type SubscriptionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  experimentUpdated?: SubscriptionResolver<ResolversTypes['Experiment'], "experimentUpdated", ParentType, ContextType, RequireFields<SubscriptionExperimentUpdatedArgs, 'project'>>;
   serverTime?: SubscriptionResolver<ResolversTypes['DateTime'], "serverTime", ParentType, ContextType>;
+  trainingProgress?: SubscriptionResolver<ResolversTypes['TrainingProgressEvent'], "trainingProgress", ParentType, ContextType, RequireFields<SubscriptionTrainingProgressArgs, 'experimentId'>>;
+};
+
+export type TrainingProgressEventResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['TrainingProgressEvent'] = ResolversParentTypes['TrainingProgressEvent']> = {
+  checkpoint?: Resolver<Maybe<ResolversTypes['ProgressCheckpoint']>, ParentType, ContextType>;
+  epoch?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['RunError']>, ParentType, ContextType>;
+  etaSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  evalLoss?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  experimentId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  gradNorm?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['TrainingProgressKind'], ParentType, ContextType>;
+  learningRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  loss?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ExperimentStatus'], ParentType, ContextType>;
+  step?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  summary?: Resolver<Maybe<ResolversTypes['RunSummary']>, ParentType, ContextType>;
+  time?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  tokensPerSecond?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  totalSteps?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = RequestContext> = {
@@ -1327,12 +1577,16 @@ export type Resolvers<ContextType = RequestContext> = {
   ExperimentGroupKey?: ExperimentGroupKeyResolvers<ContextType>;
   ExperimentSearchConnection?: ExperimentSearchConnectionResolvers<ContextType>;
   ExperimentSearchEdge?: ExperimentSearchEdgeResolvers<ContextType>;
+  ExternalRunner?: ExternalRunnerResolvers<ContextType>;
   FileRef?: FileRefResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   JSONObject?: GraphQLScalarType;
+  LogMetricsPayload?: LogMetricsPayloadResolvers<ContextType>;
   LoraConfig?: LoraConfigResolvers<ContextType>;
+  MetricPoint?: MetricPointResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  ProgressCheckpoint?: ProgressCheckpointResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RankLossStats?: RankLossStatsResolvers<ContextType>;
   RecommendedConfig?: RecommendedConfigResolvers<ContextType>;
@@ -1343,6 +1597,8 @@ export type Resolvers<ContextType = RequestContext> = {
   ServerInfo?: ServerInfoResolvers<ContextType>;
   SimilarRunCriteria?: SimilarRunCriteriaResolvers<ContextType>;
   SkippedFile?: SkippedFileResolvers<ContextType>;
+  StatusChange?: StatusChangeResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  TrainingProgressEvent?: TrainingProgressEventResolvers<ContextType>;
 };
 

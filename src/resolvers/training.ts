@@ -1,0 +1,136 @@
+// Resolvers of launching and following training: thin argument handling over src/jobs.
+import { GraphQLError } from 'graphql';
+import type { ExperimentDoc, ExperimentStatus } from '../store/documents.ts';
+import { parseObjectId } from '../store/experiments.ts';
+import { MetricsRepository } from '../store/metrics.ts';
+import { assertProjectInScope } from '../store/scope.ts';
+import type { RequestContext } from '../server/context.ts';
+import { launchTraining } from '../jobs/launch-training.ts';
+import { logMetrics } from '../jobs/log-metrics.ts';
+import { experimentUpdatedTopic, trainingProgressTopic, type TrainingProgressPayload } from '../jobs/progress-events.ts';
+import type { JobExperimentDoc } from '../jobs/run-records.ts';
+import { notFound, toGraphQLError, underArgument } from './errors.ts';
+import type { Resolvers } from './generated/resolvers-types.ts';
+import { loraConfigFromInput } from './lora-config.ts';
+
+/** The statuses after which a run emits nothing more (until resumed): its progress stream completes. */
+const FINAL_STATUSES: readonly ExperimentStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED'];
+
+function jobsOf(ctx: RequestContext) {
+  const jobs = ctx.services.jobs;
+  const pubsub = ctx.services.pubsub;
+  if (!jobs || !pubsub) throw new GraphQLError('The job layer is not running on this server.', { extensions: { code: 'SERVICE_UNAVAILABLE' } });
+  return { ...jobs, pubsub };
+}
+
+async function experimentInScope(ctx: RequestContext, argument: string, idText: string): Promise<JobExperimentDoc> {
+  const id = await underArgument(argument, () => parseObjectId([], idText));
+  const doc = await ctx.store.experiments.findById(ctx.scope, id);
+  if (!doc) throw notFound('Experiment', idText);
+  return doc as JobExperimentDoc;
+}
+
+/** camelCase input field of a snake_case config key (for error paths). */
+function inputFieldOf(key: string): string {
+  return key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+async function* progressStream(ctx: RequestContext, experimentIdText: string): AsyncGenerator<TrainingProgressPayload> {
+  const doc = await experimentInScope(ctx, 'experimentId', experimentIdText);
+  const { runner, pubsub } = jobsOf(ctx);
+  // Subscribe before reading the state, so nothing published in between is missed.
+  const live = pubsub.subscribe<TrainingProgressPayload>(trainingProgressTopic(experimentIdText));
+  try {
+    const snapshot = await runner.snapshot(doc._id);
+    if (!snapshot) return;
+    yield snapshot;
+    if (FINAL_STATUSES.includes(snapshot.status) && !runner.isActive(experimentIdText)) return;
+    const seenStep = snapshot.step ?? -1;
+    for await (const event of live) {
+      if (event.kind === 'STEP' && event.step !== null && event.step <= seenStep) continue;
+      yield event;
+      if (event.kind === 'STATUS' && FINAL_STATUSES.includes(event.status)) return;
+    }
+  } finally {
+    await live.return?.();
+  }
+}
+
+async function* experimentUpdates(ctx: RequestContext, project: string): AsyncGenerator<ExperimentDoc> {
+  try {
+    assertProjectInScope(ctx.scope, project);
+  } catch (err) {
+    throw toGraphQLError(err);
+  }
+  const live = jobsOf(ctx).pubsub.subscribe<ExperimentDoc>(experimentUpdatedTopic(project));
+  try {
+    for await (const doc of live) yield doc;
+  } finally {
+    await live.return?.();
+  }
+}
+
+export const trainingResolvers: Resolvers = {
+  Query: {
+    externalRunners: (_root, _args, ctx) => [...jobsOf(ctx).runner.externalRunners.values()].map((r) => ({ name: r.name, description: r.description })),
+  },
+
+  Mutation: {
+    async launchTraining(_root, { input }, ctx) {
+      const { runner, baseDir } = jobsOf(ctx);
+      return underArgument(null, () =>
+        launchTraining({ store: ctx.store, runner, baseDir }, ctx.scope, {
+          name: input.name,
+          project: input.project,
+          tags: input.tags ?? [],
+          notes: input.notes,
+          configYaml: input.configYaml,
+          config: input.config ? { stored: loraConfigFromInput(input.config), fieldOf: inputFieldOf } : null,
+          externalCommand: input.externalCommand,
+          logOnly: input.logOnly,
+        }),
+      );
+    },
+    async cancelTraining(_root, args, ctx) {
+      const doc = await experimentInScope(ctx, 'id', args.id);
+      return underArgument(null, () => jobsOf(ctx).runner.cancel(doc._id));
+    },
+    async resumeTraining(_root, args, ctx) {
+      const doc = await experimentInScope(ctx, 'id', args.id);
+      return underArgument(null, () => jobsOf(ctx).runner.resume(doc._id));
+    },
+    async logMetrics(_root, args, ctx) {
+      const doc = await experimentInScope(ctx, 'experimentId', args.experimentId);
+      const { runner, pubsub } = jobsOf(ctx);
+      const points = args.points.map((p) => ({ key: p.key ?? 'loss', step: p.step, value: p.value, time: p.time ?? undefined }));
+      return underArgument(null, () => logMetrics({ runner, pubsub }, doc, points, args.status ?? null));
+    },
+  },
+
+  Subscription: {
+    trainingProgress: {
+      subscribe: (_root, args, ctx) => progressStream(ctx, args.experimentId) as AsyncIterable<unknown> as never,
+      resolve: (payload: TrainingProgressPayload) => payload,
+    },
+    experimentUpdated: {
+      subscribe: (_root, args, ctx) => experimentUpdates(ctx, args.project) as AsyncIterable<unknown> as never,
+      resolve: (payload: ExperimentDoc) => payload,
+    },
+  },
+
+  Experiment: {
+    async metrics(e, args, ctx) {
+      const repo = ctx.perRequest('metricsRepository', () => new MetricsRepository(ctx.store.db));
+      try {
+        return await repo.readCurve(e._id, args.key, args.points);
+      } catch (err) {
+        if (err instanceof RangeError) throw new GraphQLError(err.message, { extensions: { code: 'BAD_USER_INPUT', argumentPath: ['points'] } });
+        throw err;
+      }
+    },
+    metricKeys: (e, _args, ctx) => ctx.perRequest('metricsRepository', () => new MetricsRepository(ctx.store.db)).keys(e._id),
+    statusHistory: (e) => (e as JobExperimentDoc).statusHistory ?? [],
+    queuePosition: (e, _args, ctx) => (e.status === 'QUEUED' ? (ctx.services.jobs?.runner.queuePosition(e._id.toHexString()) ?? null) : null),
+    externalCommand: (e) => (e as JobExperimentDoc).externalCommand ?? null,
+  },
+};
