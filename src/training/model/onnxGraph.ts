@@ -57,7 +57,10 @@ export class OnnxGraph {
 
   /** A float initializer (converted to the graph's float type). */
   floatInitializer(name: string, values: ArrayLike<number>, dims: number[]): string {
-    const data = this.floatType === 'float64' ? Float64Array.from(values) : Float32Array.from(values);
+    // No copy when the values already have the graph's type: base weights are hundreds of MB.
+    const data = this.floatType === 'float64'
+      ? (values instanceof Float64Array ? values : Float64Array.from(values))
+      : (values instanceof Float32Array ? values : Float32Array.from(values));
     return this.rawInitializer(name, data, dims, this.elemType);
   }
 
