@@ -16,8 +16,14 @@ export interface RunEnd {
 const NAN_LOSS_PATTERN = /\bnan\b[^\n]*\bloss\b|\bloss\b[^\n]*\bnan\b|non-finite loss/i;
 const DATA_ERROR_PATTERN = /\b(DataError|dataset|train_data_dir)\b[^\n]*(not found|empty|no such file|invalid|ENOENT)/i;
 
+/** The last `count` meaningful stderr lines: stack frames and Node's version banner say little. */
 function lastLines(text: string, count: number): string {
-  return text.trim().split('\n').slice(-count).join('\n');
+  return text
+    .trim()
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !/^\s+at /.test(line) && !/^Node\.js v\d/.test(line) && !/^\s*[\^{}]\s*$/.test(line))
+    .slice(-count)
+    .join('\n');
 }
 
 export function classifyRunEnd(end: RunEnd): { status: ExperimentStatus; error: RunErrorDoc | null } {

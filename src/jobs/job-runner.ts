@@ -24,10 +24,12 @@ import { RunRecords, type JobExperimentDoc } from './run-records.ts';
 import { runPaths, type RunPaths } from './run-paths.ts';
 
 const CLI_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.ts');
+// Resolved here, not by the child: the child's working directory is the run's directory.
+const TSX_LOADER = import.meta.resolve('tsx');
 
 /** The built-in trainer as a child process: `lora-registry train --config FILE --json`. */
 export function builtinTrainCommand(configPath: string): string[] {
-  return [process.execPath, '--import', 'tsx', CLI_MAIN, 'train', '--config', configPath, '--json'];
+  return [process.execPath, '--import', TSX_LOADER, CLI_MAIN, 'train', '--config', configPath, '--json'];
 }
 
 export interface JobRunnerOptions {
