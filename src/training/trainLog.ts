@@ -3,6 +3,9 @@
 // so the log holds each step once even after a kill -9.
 import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 
+/** Set by the job runner: every log line of a run names its experiment. */
+const EXPERIMENT_ID = process.env.LORA_REGISTRY_EXPERIMENT_ID;
+
 export class TrainLog {
   private constructor(
     readonly file: string,
@@ -26,7 +29,7 @@ export class TrainLog {
   }
 
   write(record: Record<string, unknown>): void {
-    const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+    const line = Buffer.from(`${JSON.stringify(EXPERIMENT_ID ? { experimentId: EXPERIMENT_ID, ...record } : record)}\n`, 'utf8');
     writeSync(this.fd, line, 0, line.length, this.bytes);
     this.bytes += line.length;
   }

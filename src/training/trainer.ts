@@ -216,7 +216,11 @@ export async function* train(config: TrainConfig, options: TrainOptions = {}): A
     let savedStep = s.resumedFrom?.step ?? -1;
 
     while (state.step < totalSteps) {
-      if (options.signal?.aborted) throw new TrainingError('CANCELLED', `cancelled before step ${state.step + 1}`);
+      if (options.signal?.aborted) {
+        // A cancelled run (cancelTraining, Ctrl-C) keeps its progress: resume continues from here.
+        if (state.step > 0 && savedStep !== state.step) yield record(checkpoint(s));
+        throw new TrainingError('CANCELLED', `cancelled before step ${state.step + 1}`);
+      }
       const stepStart = performance.now();
       const step = state.step + 1;
       for (let micro = 0; micro < config.gradient_accumulation_steps; micro++) {
