@@ -1,6 +1,8 @@
-// Makes the shipped tiny base model: a BPE tokenizer learned from the plain corpus, GPT-2
-// weights initialized as GPT-2 does, then full-parameter training through the same ONNX
-// train-step graph the LoRA trainer uses (trainable: 'full'). Seeded end to end.
+// Makes the shipped tiny base model: a BPE tokenizer learned from both registers (so the
+// style's words have tokens of their own, as a real tokenizer has for rare words), GPT-2
+// weights initialized as GPT-2 does, then full-parameter training on the plain register
+// only, through the same ONNX train-step graph the LoRA trainer uses (trainable: 'full').
+// Seeded end to end.
 import { packSequences, makeBatch, splitHeldOut } from '../dataset.ts';
 import { ForwardModel, TrainStep, type BaseWeights, type GPT2Config, type LoraSpec } from '../model/index.ts';
 import { AdamW } from '../optimizer/adamw.ts';
@@ -10,7 +12,7 @@ import { Rng } from '../rng.ts';
 import { trainByteLevelBpe } from '../tokenizer/trainBpe.ts';
 import type { ByteLevelBpe } from '../tokenizer/byteLevelBpe.ts';
 import { heldOutLoss } from '../heldOutLoss.ts';
-import { plainCorpus } from './corpusGrammar.ts';
+import { pirateCorpus, plainCorpus } from './corpusGrammar.ts';
 import { initGpt2Weights } from './initGpt2Weights.ts';
 
 export interface TinyModelRecipe {
@@ -47,7 +49,9 @@ const NO_LORA: LoraSpec = { rank: 1, alpha: 1, dropout: 0, targetModules: [] };
 export async function pretrainTinyModel(recipe: TinyModelRecipe, progress: (line: string) => void): Promise<TinyModel> {
   const rng = Rng.fromSeed(recipe.seed);
   const corpus = plainCorpus(rng, recipe.paragraphs);
-  const tokenizer = trainByteLevelBpe(corpus, { vocabSize: recipe.vocabSize });
+  // Pirate text from its own seed (not the style dataset's) is used for the vocabulary only.
+  const tokenizerText = [...corpus, ...pirateCorpus(Rng.fromSeed(recipe.seed + 1), Math.round(recipe.paragraphs / 10))];
+  const tokenizer = trainByteLevelBpe(tokenizerText, { vocabSize: recipe.vocabSize });
   const eot = tokenizer.endOfTextId!;
   const stream = Int32Array.from(corpus.flatMap((p) => [...tokenizer.encode(p), eot]));
   const { train, eval: held } = splitHeldOut(packSequences(stream, recipe.seqLen), 0.05);
