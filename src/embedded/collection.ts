@@ -105,7 +105,7 @@ export class Collection {
   /** encoded _id -> document, in insertion order (MongoDB's natural order for a fresh collection). */
   readonly documents = new Map<string, Document>();
   readonly indexes = new Map<string, SecondaryIndex>();
-  /** Per document, the keys it holds in each index: lets an update touch only what changed. */
+  /** Per document, the keys it holds in each index, in index order (kept only while there are indexes). */
   private readonly keysByDocument = new Map<string, string[][]>();
 
   constructor(database: string, name: string) {
@@ -126,14 +126,15 @@ export class Collection {
   }
 
   /** Insert a new document or replace the one with the same _id, enforcing unique indexes. */
-  put(doc: Document): void {
-    const docKey = Collection.documentKey(doc._id);
+  put(doc: Document, docKey = Collection.documentKey(doc._id)): void {
+    if (this.indexes.size === 0) {
+      this.documents.set(docKey, doc);
+      return;
+    }
     const indexes = [...this.indexes.values()];
     const keys = indexes.map((index) => index.keysOf(doc));
     indexes.forEach((index, i) => {
-      if (!index.spec.unique) return;
-      const holder = index.conflictingHolder(docKey, keys[i]);
-      if (holder !== undefined) throw this.duplicateKeyError(index, doc);
+      if (index.spec.unique && index.conflictingHolder(docKey, keys[i]) !== undefined) throw this.duplicateKeyError(index, doc);
     });
     const previousKeys = this.keysByDocument.get(docKey);
     indexes.forEach((index, i) => {
@@ -144,10 +145,6 @@ export class Collection {
     this.documents.set(docKey, doc);
   }
 
-  /** Would inserting `doc` as a new document break the _id uniqueness? */
-  hasDocumentWithId(id: unknown): boolean {
-    return this.documents.has(Collection.documentKey(id));
-  }
 
   remove(docKey: string): boolean {
     const doc = this.documents.get(docKey);
@@ -172,14 +169,19 @@ export class Collection {
       keysPerDoc.push([docKey, keys]);
     }
     this.indexes.set(index.spec.name, index);
-    for (const [docKey, keys] of keysPerDoc) this.keysByDocument.get(docKey)?.push(keys);
+    for (const [docKey, keys] of keysPerDoc) {
+      const held = this.keysByDocument.get(docKey);
+      if (held) held.push(keys);
+      else this.keysByDocument.set(docKey, [keys]);
+    }
   }
 
   dropIndex(name: string): void {
     const position = [...this.indexes.keys()].indexOf(name);
     if (position < 0) return;
     this.indexes.delete(name);
-    for (const keys of this.keysByDocument.values()) keys.splice(position, 1);
+    if (this.indexes.size === 0) this.keysByDocument.clear();
+    else for (const keys of this.keysByDocument.values()) keys.splice(position, 1);
   }
 
   duplicateKeyError(index: { spec: IndexSpec } | typeof ID_INDEX_NAME, doc: Document): CommandError {

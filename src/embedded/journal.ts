@@ -1,7 +1,8 @@
 // The append-only journal that makes the in-memory engine durable.
 //
 // File layout: an 8-byte magic, then records. A record is
-//   u32 payloadLength | u32 crc32c(payload) | payload
+//   u32 payloadLength | u32 crc32(payload) | payload
+// (CRC-32 as zlib computes it: native, so checksumming costs little beside the fsync)
 // and a payload is one command's operations, each a BSON header document followed by the raw
 // BSON documents it carries (`n` of them). One record per command: on replay a command is
 // either wholly there or wholly absent.
@@ -20,7 +21,7 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, r
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { BSON, type Document } from 'bson';
-import { crc32c } from './crc32c.ts';
+import { crc32 } from 'node:zlib';
 
 const MAGIC = Buffer.from('LRJRNL01');
 const RECORD_HEADER_BYTES = 8;
@@ -36,23 +37,34 @@ export type JournalOp =
   | { op: 'createIndex'; db: string; coll: string; spec: Document }
   | { op: 'dropIndex'; db: string; coll: string; name: string };
 
-export function encodeRecord(ops: JournalOp[]): Buffer {
-  const parts: Uint8Array[] = [];
+/**
+ * A record as the pieces to write: its 8-byte header, then the operation headers and the
+ * documents' BSON as they are (no copy of the documents into one buffer).
+ */
+export function encodeRecord(ops: JournalOp[]): Uint8Array[] {
+  const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+  const parts: Uint8Array[] = [header];
+  let payloadLength = 0;
+  let checksum = 0;
+  const add = (part: Uint8Array) => {
+    parts.push(part);
+    payloadLength += part.length;
+    checksum = crc32(part, checksum);
+  };
   for (const op of ops) {
-    const { docs, ...header } = op as JournalOp & { docs?: Uint8Array[] };
-    parts.push(BSON.serialize({ ...header, n: docs?.length ?? 0 }));
-    if (docs) parts.push(...docs);
+    const { docs, ...fields } = op as JournalOp & { docs?: Uint8Array[] };
+    add(BSON.serialize({ ...fields, n: docs?.length ?? 0 }));
+    if (docs) for (const doc of docs) add(doc);
   }
-  const payloadLength = parts.reduce((sum, p) => sum + p.length, 0);
-  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payloadLength);
-  let offset = RECORD_HEADER_BYTES;
-  for (const p of parts) {
-    record.set(p, offset);
-    offset += p.length;
-  }
-  record.writeUInt32LE(payloadLength, 0);
-  record.writeUInt32LE(crc32c(record, RECORD_HEADER_BYTES, record.length), 4);
-  return record;
+  header.writeUInt32LE(payloadLength, 0);
+  header.writeUInt32LE(checksum, 4);
+  return parts;
+}
+
+function byteLength(parts: Uint8Array[]): number {
+  let total = 0;
+  for (const part of parts) total += part.length;
+  return total;
 }
 
 function decodePayload(payload: Buffer): JournalOp[] {
@@ -75,6 +87,33 @@ function decodePayload(payload: Buffer): JournalOp[] {
     }
   }
   return ops;
+}
+
+/** Write every piece, in order, with writev (at most IOV_MAX pieces a call), resuming after short writes. */
+async function writeFully(handle: FileHandle, parts: Uint8Array[]): Promise<number> {
+  let written = 0;
+  let remaining = parts;
+  while (remaining.length > 0) {
+    const chunk = remaining.slice(0, 1024);
+    const { bytesWritten } = await handle.writev(chunk);
+    written += bytesWritten;
+    if (bytesWritten === byteLength(chunk)) {
+      remaining = remaining.slice(chunk.length);
+      continue;
+    }
+    let skip = bytesWritten;
+    const rest: Uint8Array[] = [];
+    for (const part of remaining) {
+      if (skip >= part.length) {
+        skip -= part.length;
+        continue;
+      }
+      rest.push(skip > 0 ? part.subarray(skip) : part);
+      skip = 0;
+    }
+    remaining = rest;
+  }
+  return written;
 }
 
 export interface ReplayResult {
@@ -114,7 +153,7 @@ export function replayJournal(dataDir: string, apply: (op: JournalOp) => void, l
       problem = `a record of ${length} bytes is cut short`;
       break;
     }
-    if (crc32c(bytes, offset + RECORD_HEADER_BYTES, end) !== checksum) {
+    if (crc32(bytes.subarray(offset + RECORD_HEADER_BYTES, end)) !== checksum) {
       problem = 'a record fails its checksum';
       break;
     }
@@ -152,7 +191,7 @@ export interface JournalOptions {
 }
 
 interface PendingCommit {
-  record: Buffer;
+  record: Uint8Array[];
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -206,10 +245,9 @@ export class Journal {
         const batch = this.pending;
         this.pending = [];
         try {
-          const bytes = batch.length === 1 ? batch[0].record : Buffer.concat(batch.map((c) => c.record));
-          await this.handle.write(bytes);
+          const parts = batch.length === 1 ? batch[0].record : batch.flatMap((c) => c.record);
+          this.size += await writeFully(this.handle, parts);
           await this.handle.datasync();
-          this.size += bytes.length;
           for (const commit of batch) commit.resolve();
         } catch (err) {
           // The disk refused: nothing after this point can be acknowledged honestly.
@@ -239,8 +277,7 @@ export class Journal {
       // Chunks of operations keep each record, and the memory it takes to build, bounded.
       for (let i = 0; i < ops.length; i += 16) {
         const record = encodeRecord(ops.slice(i, i + 16));
-        await out.write(record);
-        written += record.length;
+        written += await writeFully(out, record);
       }
       await out.sync();
     } finally {

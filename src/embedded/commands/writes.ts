@@ -52,8 +52,8 @@ function validateId(id: unknown): void {
 }
 
 /** Store a document (insert or replacement) and record it in the command's journal batch. */
-function storeDocument(ctx: CommandContext, collection: Collection, doc: Document, raw: Uint8Array): void {
-  collection.put(doc);
+function storeDocument(ctx: CommandContext, collection: Collection, doc: Document, raw: Uint8Array, docKey?: string): void {
+  collection.put(doc, docKey);
   const last = ctx.batch[ctx.batch.length - 1];
   if (last && last.op === 'put' && last.db === ctx.db && last.coll === collection.name) last.docs.push(raw);
   else ctx.batch.push({ op: 'put', db: ctx.db, coll: collection.name, docs: [raw] });
@@ -76,8 +76,9 @@ function insertNew(ctx: CommandContext, collection: Collection, doc: Document, r
   validateId(stored._id);
   if (!bytes) bytes = serializeChecked(stored, ErrorCodes.BSONObjectTooLarge, 'object to insert');
   else if (bytes.length > MAX_BSON_OBJECT_BYTES) throw new CommandError(ErrorCodes.BSONObjectTooLarge, `object to insert too large. size in bytes: ${bytes.length}, max size: ${MAX_BSON_OBJECT_BYTES}`);
-  if (collection.hasDocumentWithId(stored._id)) throw collection.duplicateKeyError('_id_', stored);
-  storeDocument(ctx, collection, stored, bytes);
+  const docKey = Collection.documentKey(stored._id);
+  if (collection.documents.has(docKey)) throw collection.duplicateKeyError('_id_', stored);
+  storeDocument(ctx, collection, stored, bytes, docKey);
 }
 
 const insert: CommandHandler = (ctx) => {
