@@ -40,6 +40,8 @@ export async function logMetrics(
   const id: ObjectId = experiment._id;
   const result = await deps.runner.metrics.appendMetrics(id, points);
   const summary = { ...(experiment.summary ?? {}) };
+  // Live subscribers see progress: steps past the last one seen (a retried batch stays silent).
+  const publishedUpTo = summary.steps ?? -1;
   const byStep = new Map<number, Record<string, number>>();
   for (const p of points) {
     if (!Number.isFinite(p.value)) continue;
@@ -62,6 +64,7 @@ export async function logMetrics(
   await deps.runner.records.commitProgress(id, summary, null);
   const hex = id.toHexString();
   for (const step of steps) {
+    if (step <= publishedUpTo) continue;
     const v = byStep.get(step)!;
     deps.pubsub.publish(
       trainingProgressTopic(hex),
