@@ -15,6 +15,7 @@ import { ConfigError, formatConfigIssue } from '../training/trainingError.ts';
 import { resolveExternalRunner } from './external-runners.ts';
 import type { JobRunner } from './job-runner.ts';
 import type { JobExperimentDoc } from './run-records.ts';
+import { expiresAtFromTtlDays } from '../analytics/retention-policy.ts';
 
 export interface LaunchRequest {
   name: string;
@@ -26,6 +27,8 @@ export interface LaunchRequest {
   config?: { stored: LoraConfigDoc; fieldOf: (key: string) => string } | null;
   externalCommand?: string | null;
   logOnly?: boolean | null;
+  /** Retention in days (analytics): becomes the experiment's expiresAt. */
+  ttlDays?: number | null;
 }
 
 /** Config keys naming files the run reads: they must exist when the run is launched. */
@@ -100,6 +103,7 @@ export async function launchTraining(
   } else {
     config = parsed ? { ...parsed.raw } : {};
   }
+  const expiresAt = expiresAtFromTtlDays(req.ttlDays, new Date(), ['input', 'ttlDays']);
   const created: ExperimentDoc = await deps.store.experiments.create(scope, {
     name: req.name,
     project: req.project,
@@ -116,6 +120,7 @@ export async function launchTraining(
   const id = created._id.toHexString();
   const paths = deps.runner.pathsOf(id);
   const set: Partial<JobExperimentDoc> = { statusHistory: [{ status: created.status, at: created.createdAt }] };
+  if (expiresAt) set.expiresAt = expiresAt;
   if (!logOnly) {
     // The experiment id names the run's directory, unless the config chose one.
     if (config.output_dir == null || config.output_dir.endsWith(PENDING_OUTPUT_DIR)) config.output_dir = paths.runDir;

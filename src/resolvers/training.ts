@@ -88,6 +88,7 @@ export const trainingResolvers: Resolvers = {
           config: input.config ? { stored: loraConfigFromInput(input.config), fieldOf: inputFieldOf } : null,
           externalCommand: input.externalCommand,
           logOnly: input.logOnly,
+          ttlDays: input.ttlDays,
         }),
       );
     },

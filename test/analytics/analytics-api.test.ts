@@ -141,3 +141,16 @@ test('setExperimentRetention sets expiresAt; a bad ttlDays is BAD_USER_INPUT nam
   const cleared = await gqlData(server.url, `mutation($id: ID!) { setExperimentRetention(id: $id, ttlDays: null) { expiresAt } }`, { id });
   assert.equal(cleared.setExperimentRetention.expiresAt, null);
 });
+
+test('launchTraining with ttlDays records expiresAt; a bad ttlDays names input.ttlDays', async () => {
+  const launch = `mutation($input: LaunchTrainingInput!) { launchTraining(input: $input) { id expiresAt } }`;
+  const before = Date.now();
+  const data = await gqlData(server.url, launch, { input: { name: 'logged-run', project: 'art', logOnly: true, ttlDays: 0.5 } });
+  const expiresAt = Date.parse(data.launchTraining.expiresAt);
+  assert.ok(expiresAt >= before + 43_200_000 && expiresAt <= Date.now() + 43_200_000);
+  const stored = await gqlData(server.url, `query($id: ID!) { experiment(id: $id) { expiresAt } }`, { id: data.launchTraining.id });
+  assert.equal(Date.parse(stored.experiment.expiresAt), expiresAt);
+  const bad = await gql(server.url, launch, { input: { name: 'bad-ttl', project: 'art', logOnly: true, ttlDays: 0 } });
+  assert.equal(bad.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+  assert.deepEqual(bad.errors?.[0]?.extensions?.argumentPath, ['input', 'ttlDays']);
+});

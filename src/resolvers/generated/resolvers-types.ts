@@ -492,6 +492,8 @@ export type LaunchTrainingInput = {
   notes?: InputMaybe<Scalars['String']['input']>;
   project: Scalars['String']['input'];
   tags?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Keep the run this many days (fractions allowed, at most 36500), then remove it with its records; unset keeps it. */
+  ttlDays?: InputMaybe<Scalars['Float']['input']>;
 };
 
 export type LogMetricsPayload = {
