@@ -36,8 +36,7 @@ export class ForwardModel {
           config: this.o.config, lora: this.o.lora, batchSize: this.o.batchSize, seqLen: this.o.seqLen,
           floatType: 'float32', trainable: 'lora', weights: this.o.weights, outputs,
         });
-        const { session } = await createSession(graph.bytes, this.o);
-        graph.bytes = new Uint8Array(0);
+        const { session } = await createSession(graph.onnx, graph.name, this.o);
         return { session, graph };
       })();
       this.sessions.set(outputs, pending);

@@ -35,7 +35,9 @@ export interface Gpt2GraphOptions {
 }
 
 export interface Gpt2Graph {
-  bytes: Uint8Array;
+  /** The built graph; hand it to createSession. */
+  onnx: OnnxGraph;
+  name: string;
   /** Trainable tensor name -> graph output holding its gradient ('train' graphs). */
   gradOutputs: Map<string, string>;
   /** Graph inputs fed from the caller's tensor maps, with shapes. */
@@ -381,7 +383,8 @@ function finish(g: OnnxGraph, m: ModelContext, o: Gpt2GraphOptions): Gpt2Graph {
     }
   }
   return {
-    bytes: g.toModelBytes(`gpt2_${o.outputs}`),
+    onnx: g,
+    name: `gpt2_${o.outputs}`,
     gradOutputs,
     loraInputs: loraTensorShapes(o.config, o.lora),
     baseInputs: m.full ? baseWeightShapes(o.config) : [],

@@ -1,11 +1,18 @@
 // A small builder for ONNX graphs: named nodes, initializers, inputs and outputs, then a
 // serialized ModelProto for onnxruntime. Op helpers exist for the ops the GPT-2 graphs use,
 // so the model code reads as math (`g.matmul(q, kT)`) rather than proto plumbing.
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 
 // onnx-proto is CommonJS: its namespace arrives as the default export under ESM.
 const { onnx } = onnxProto as unknown as { onnx: typeof Onnx };
+
+/** Initializers at least this large go to the external weights file. */
+const EXTERNAL_DATA_MIN_BYTES = 64 * 1024;
+/** onnxruntime memory-maps external data whose offset is a multiple of the allocation granularity. */
+const EXTERNAL_DATA_ALIGNMENT = 64 * 1024;
 
 export type FloatType = 'float32' | 'float64';
 export type FloatArray = Float32Array | Float64Array;
@@ -150,15 +157,53 @@ export class OnnxGraph {
   }
   gather(data: string, indices: string, axis: number, out: string): string { return this.one('Gather', [data, indices], out, { axis }); }
 
-  /** The serialized ModelProto (opset 17, IR 8). */
+  /** The serialized ModelProto (opset 17, IR 8), every initializer inside it. */
   toModelBytes(graphName: string): Uint8Array {
-    const model: Onnx.IModelProto = {
+    return onnx.ModelProto.encode(this.modelProto(graphName, this.initializers)).finish();
+  }
+
+  /**
+   * Writes `model.onnx` plus `weights.bin` holding the large initializers as ONNX external
+   * data, at offsets aligned for memory mapping. Large models then skip a protobuf copy of
+   * their weights on both sides, and onnxruntime maps the file instead of copying it.
+   * Returns the model path.
+   */
+  writeModelFiles(dir: string, graphName: string): string {
+    const weightsFile = 'weights.bin';
+    const fd = openSync(join(dir, weightsFile), 'w');
+    let offset = 0;
+    try {
+      const initializers = this.initializers.map((t) => {
+        const raw = t.rawData!;
+        if (raw.byteLength < EXTERNAL_DATA_MIN_BYTES) return t;
+        offset = Math.ceil(offset / EXTERNAL_DATA_ALIGNMENT) * EXTERNAL_DATA_ALIGNMENT;
+        writeSync(fd, raw, 0, raw.byteLength, offset);
+        const external: Onnx.ITensorProto = {
+          name: t.name, dims: t.dims, dataType: t.dataType, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+          externalData: [
+            { key: 'location', value: weightsFile },
+            { key: 'offset', value: String(offset) },
+            { key: 'length', value: String(raw.byteLength) },
+          ],
+        };
+        offset += raw.byteLength;
+        return external;
+      });
+      const modelPath = join(dir, 'model.onnx');
+      writeFileSync(modelPath, onnx.ModelProto.encode(this.modelProto(graphName, initializers)).finish());
+      return modelPath;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private modelProto(graphName: string, initializer: Onnx.ITensorProto[]): Onnx.IModelProto {
+    return {
       irVersion: 8,
       producerName: 'lora-registry',
       opsetImport: [{ domain: '', version: OPSET }],
-      graph: { name: graphName, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs },
+      graph: { name: graphName, node: this.nodes, initializer, input: this.inputs, output: this.outputs },
     };
-    return onnx.ModelProto.encode(model).finish();
   }
 }
 

@@ -59,8 +59,7 @@ export class TrainStep {
       config: o.config, lora: o.lora, batchSize: o.batchSize, seqLen: o.seqLen, floatType: dtype, trainable,
       weights: trainable === 'lora' ? o.weights : undefined, outputs: 'train',
     });
-    const { session, executionProvider } = await createSession(graph.bytes, o);
-    graph.bytes = new Uint8Array(0); // the session holds its own copy
+    const { session, executionProvider } = await createSession(graph.onnx, graph.name, o);
     return new TrainStep(session, graph, o, executionProvider);
   }
 
