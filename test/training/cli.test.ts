@@ -1,20 +1,12 @@
 // The `train` and `generate` commands as a user (or the job runner) runs them.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { microConfigYaml, writeMicroData, writeMicroModel } from './fixtures/microRun.ts';
+import { microConfigYaml, microRunWorkspace } from './fixtures/microRun.ts';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'train-cli-test-'));
-const model = path.join(tmp, 'model');
-const data = path.join(tmp, 'data');
-before(() => {
-  writeMicroModel(model);
-  writeMicroData(data);
-});
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const { tmp, model, data } = microRunWorkspace('train-cli-test');
 
 const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.resolve('src/cli/main.ts'), ...args], { encoding: 'utf8' });
 

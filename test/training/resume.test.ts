@@ -2,27 +2,19 @@
 // with the same config ends with the same adapter and the same per-step losses as a run
 // that was never interrupted (dropout and gradient accumulation on, so the RNG stream,
 // data position and optimizer state all have to be restored exactly).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import os from 'node:os';
 import path from 'node:path';
 import type { TrainerEvent } from '../../src/training/events.ts';
 import { readSafetensors } from '../../src/training/safetensors.ts';
 import { readEventFile } from '../../src/training/tensorboard.ts';
-import { microConfigYaml, writeMicroData, writeMicroModel } from './fixtures/microRun.ts';
+import { microConfigYaml, microRunWorkspace } from './fixtures/microRun.ts';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'resume-test-'));
-const model = path.join(tmp, 'model');
-const data = path.join(tmp, 'data');
+const { tmp, model, data } = microRunWorkspace('resume-test');
 const runSettings = { max_steps: 30, save_steps: 5, log_steps: 1, eval_steps: 0, lora_dropout: 0.1, gradient_accumulation_steps: 2, warmup_steps: 3, lr_scheduler: 'cosine' };
-before(() => {
-  writeMicroModel(model);
-  writeMicroData(data);
-});
-after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const cli = path.resolve('src/cli/main.ts');
 

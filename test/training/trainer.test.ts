@@ -1,7 +1,6 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfigText } from '../../src/training/config/loadConfig.ts';
 import type { TrainerEvent } from '../../src/training/events.ts';
@@ -10,16 +9,9 @@ import { readSafetensors } from '../../src/training/safetensors.ts';
 import { readEventFile } from '../../src/training/tensorboard.ts';
 import { sha256Hex } from '../../src/training/durableFiles.ts';
 import { classifyError } from '../../src/training/trainingError.ts';
-import { microConfigYaml, writeMicroData, writeMicroModel } from './fixtures/microRun.ts';
+import { microConfigYaml, microRunWorkspace, writeMicroModel } from './fixtures/microRun.ts';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'trainer-test-'));
-const model = path.join(tmp, 'model');
-const data = path.join(tmp, 'data');
-before(() => {
-  writeMicroModel(model);
-  writeMicroData(data);
-});
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const { tmp, model, data } = microRunWorkspace('trainer-test');
 
 async function runTraining(name: string, extra: Record<string, unknown> = {}): Promise<{ events: TrainerEvent[]; output: string }> {
   const output = path.join(tmp, name);
@@ -112,7 +104,6 @@ test('failures are classified: NAN_LOSS, DATA_ERROR, CONFIG_ERROR', async () => 
   // A checkpoint from another config in output_dir is not silently resumed.
   const mixed = path.join(tmp, 'mixed');
   await runTraining('mixed', { max_steps: 4 });
-  writeFileSync(path.join(tmp, 'mixed.yaml'), '');
   const other = (await runTraining('mixed', { max_steps: 4, learning_rate: 0.02 })).events.at(-1)!;
   assert.match(other.type === 'failed' ? `${other.error.type} ${other.error.message}` : '', new RegExp(`CONFIG_ERROR output_dir: ${mixed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} holds checkpoint-4 of a run with another config`));
 });
