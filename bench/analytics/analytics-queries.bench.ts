@@ -47,9 +47,11 @@ try {
         by: ['LORA_RANK', 'TAG'], metric: 'FINAL_LOSS', accumulators: ['AVG', 'MEDIAN'],
       }),
     },
-    { name: 'searchExperiments "古风人物" first 20', target: 100, run: () => analytics.searchExperiments(ALL_PROJECTS, { text: '古风人物', first: 20 }) },
-    { name: 'searchExperiments "haiku seasons" first 20', target: 100, run: () => analytics.searchExperiments(ALL_PROJECTS, { text: 'haiku seasons', first: 20 }) },
-    { name: 'searchExperiments rare word "富士山" first 20', target: 100, run: () => analytics.searchExperiments(ALL_PROJECTS, { text: '富士山 ukiyo', first: 20 }) },
+    // Selective: two motif words, each on 0.5% of runs (about 1,000 candidates at 100,000).
+    { name: 'searchExperiments "motif17 motif42" (1% of runs match) first 20', target: 100, run: () => analytics.searchExperiments(ALL_PROJECTS, { text: 'motif17 motif42', first: 20 }) },
+    // Broad: each of these words is on 20-40% of the seeded runs (tens of thousands of candidates).
+    { name: 'searchExperiments "古风人物" (about 45% of runs match) first 20', target: 100, run: () => analytics.searchExperiments(ALL_PROJECTS, { text: '古风人物', first: 20 }) },
+    { name: 'searchExperiments "富士山 ukiyo" (about 20% of runs match) first 20', target: 100, run: () => analytics.searchExperiments(ALL_PROJECTS, { text: '富士山 ukiyo', first: 20 }) },
     { name: 'bestExperiments FINAL_LOSS k=10', target: null, run: () => analytics.bestExperiments(ALL_PROJECTS, 'FINAL_LOSS', 10) },
   ];
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, Node ${process.version}, ${new Date().toISOString()}`);

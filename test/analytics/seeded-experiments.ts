@@ -55,7 +55,8 @@ export function seededExperiments(options: SeedOptions): ExperimentDoc[] {
       name: `${theme.name} #${i}`,
       project: pick(SEED_PROJECTS),
       tags,
-      notes: theme.notes,
+      // One of 200 motif words per run: a selective search term (0.5% of runs each).
+      notes: `${theme.notes} motif${(i * 7919) % 200}`,
       status,
       config: {
         lora_rank: oddity > 0.97 ? undefined : rank,

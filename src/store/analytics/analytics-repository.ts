@@ -9,11 +9,11 @@ import { MetricsRepository } from '../metrics.ts';
 import { scopeClause, type ProjectScope } from '../scope.ts';
 import { withPath } from '../experiments.ts';
 import {
-  ACCUMULATORS, GROUP_FIELDS, SUMMARY_METRICS, requireEnumValue,
+  ACCUMULATORS, GROUP_FIELDS, GROUP_KEY_NAMES, SUMMARY_METRICS, requireEnumValue,
   type Accumulator, type GroupField, type SummaryMetric,
 } from './analytics-fields.ts';
-import { buildLossByRankPipeline, type LossByRankRow } from './loss-by-rank-pipeline.ts';
-import { buildGroupExperimentsPipeline, type ExperimentGroupRow } from './group-experiments-pipeline.ts';
+import { buildLossByRankPipeline, type LossByRankGroupDoc, type LossByRankRow } from './loss-by-rank-pipeline.ts';
+import { buildGroupExperimentsPipeline, type ExperimentGroupDoc, type ExperimentGroupRow } from './group-experiments-pipeline.ts';
 import { buildBestExperimentsPipeline, MAX_BEST_K } from './best-experiments-pipeline.ts';
 import { buildSearchExperimentsPipeline, type SearchCursor } from './search-experiments-pipeline.ts';
 import { buildRecommendConfigPipeline, buildSimilarRunsMatch } from './recommend-config-pipeline.ts';
@@ -82,7 +82,8 @@ export class AnalyticsRepository {
   }
 
   async lossByRank(scope: ProjectScope, filter?: ExperimentFilterInput | null): Promise<LossByRankRow[]> {
-    return this.aggregate<LossByRankRow>(buildLossByRankPipeline(matchOf(scope, filter)));
+    const groups = await this.aggregate<LossByRankGroupDoc>(buildLossByRankPipeline(matchOf(scope, filter)));
+    return groups.map(({ _id, ...stats }) => ({ rank: _id ?? null, ...stats }));
   }
 
   async groupExperiments(
@@ -96,9 +97,14 @@ export class AnalyticsRepository {
     if (new Set(by).size !== by.length) throw new InvalidInputError(['by'], `by lists a field twice: ${by.join(', ')}.`);
     const metric = requireEnumValue('metric', args.metric, SUMMARY_METRICS);
     const accumulators = (args.accumulators ?? []).map((a, i) => requireEnumValue(`accumulators[${i}]`, a, ACCUMULATORS));
-    return this.aggregate<ExperimentGroupRow>(
+    const groups = await this.aggregate<ExperimentGroupDoc>(
       buildGroupExperimentsPipeline({ by, metric, accumulators }, matchOf(scope, args.filter)),
     );
+    return groups.map(({ _id, ...stats }) => {
+      const key: Record<string, unknown> = {};
+      for (const field of by) key[GROUP_KEY_NAMES[field]] = _id[GROUP_KEY_NAMES[field]] ?? null;
+      return { key, ...stats };
+    });
   }
 
   async bestExperiments(scope: ProjectScope, metric: SummaryMetric, k: number, filter?: ExperimentFilterInput | null): Promise<ExperimentDoc[]> {

@@ -12,8 +12,13 @@ export interface GroupExperimentsSpec {
   accumulators: readonly Accumulator[];
 }
 
+/** A group as the pipeline returns it; `_id` omits a field the group's runs do not have. */
+export interface ExperimentGroupDoc extends Omit<ExperimentGroupRow, 'key'> {
+  _id: Record<string, unknown>;
+}
+
 export interface ExperimentGroupRow {
-  /** One entry per `by` field, named by GROUP_KEY_NAMES (e.g. { loraRank: 8, tag: 'anime' }). */
+  /** One entry per `by` field, named by GROUP_KEY_NAMES (e.g. { loraRank: 8, tag: 'anime' }); null where runs lack the field. */
   key: Record<string, unknown>;
   /** Runs in the group with a finite value of the metric (always computed). */
   count: number;
@@ -28,7 +33,8 @@ export interface ExperimentGroupRow {
 
 /**
  * Groups the matching runs that have a finite value of `metric` and computes the requested
- * accumulators. Rows are sorted by their key fields ascending (nulls first).
+ * accumulators. Groups come back as `{ _id: key, count, ... }`, sorted by their key fields
+ * ascending (missing first).
  *
  * MEDIAN: `$median`/`$percentile` exist only from MongoDB 7.0, and the project supports 6.0+.
  * So the group `$push`es its values and a later stage sorts them (`$sortArray`, 5.2+) and
@@ -39,9 +45,10 @@ export function buildGroupExperimentsPipeline(spec: GroupExperimentsSpec, match:
   const path = `$${SUMMARY_METRIC_PATHS[spec.metric]}`;
   const wants = new Set(spec.accumulators);
   const groupId: Record<string, unknown> = {};
-  // $ifNull: a missing field would otherwise be dropped from the key object, splitting
-  // "no value" into two groups ({} and { field: null }).
-  for (const field of spec.by) groupId[GROUP_KEY_NAMES[field]] = { $ifNull: [GROUP_FIELD_EXPRESSIONS[field], null] };
+  // Plain field paths where possible: a run without the field gets a key without it, which
+  // the caller reads as null. (Config fields are never stored as explicit nulls, so "missing"
+  // is the only way to lack a value and there is one such group per field.)
+  for (const field of spec.by) groupId[GROUP_KEY_NAMES[field]] = GROUP_FIELD_EXPRESSIONS[field];
 
   const accumulators: Record<string, unknown> = { count: { $sum: 1 } };
   if (wants.has('AVG')) accumulators.avg = { $avg: path };
@@ -59,10 +66,13 @@ export function buildGroupExperimentsPipeline(spec: GroupExperimentsSpec, match:
   for (const field of spec.by) sortKeys[`_id.${GROUP_KEY_NAMES[field]}`] = 1;
   stages.push({ $sort: sortKeys });
 
-  const projection: Record<string, unknown> = { _id: 0, key: '$_id', count: 1 };
-  for (const name of ['avg', 'min', 'max', 'stddev'] as const) if (name in accumulators) projection[name] = 1;
-  if (wants.has('MEDIAN')) projection.median = medianOfExpression({ $sortArray: { input: '$values', sortBy: 1 } });
-  stages.push({ $project: projection });
+  // Without MEDIAN the pipeline is $match, $group, $sort only (nothing rewrites documents).
+  if (wants.has('MEDIAN')) {
+    stages.push(
+      { $addFields: { median: medianOfExpression({ $sortArray: { input: '$values', sortBy: 1 } }) } },
+      { $project: { values: 0 } },
+    );
+  }
   return stages;
 }
 
