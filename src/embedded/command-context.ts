@@ -1,5 +1,5 @@
 // What a command handler receives and returns.
-import type { Document, ObjectId } from 'bson';
+import type { Document } from 'bson';
 import type { Catalog, WriteBatch } from './catalog.ts';
 import type { CursorRegistry } from './cursor-registry.ts';
 
@@ -7,8 +7,6 @@ export interface EngineState {
   catalog: Catalog;
   cursors: CursorRegistry;
   startedAt: Date;
-  /** Identifies this engine process in hello's topologyVersion. */
-  processId: ObjectId;
 }
 
 export interface CommandContext {

@@ -2,7 +2,6 @@
 // `mongodb` driver reaches over a real socket. See README.md in this folder.
 import { mkdirSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { ObjectId } from 'bson';
 import { Catalog } from './catalog.ts';
 import { dispatchCommand } from './command-dispatcher.ts';
 import type { EngineState } from './command-context.ts';
@@ -51,7 +50,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions): Promise
       snapshot: () => catalog.snapshot(),
       log,
     });
-    const engine: EngineState = { catalog, cursors: new CursorRegistry(), startedAt: new Date(), processId: new ObjectId() };
+    const engine: EngineState = { catalog, cursors: new CursorRegistry(), startedAt: new Date() };
 
     const sockets = new Set<Socket>();
     let nextConnectionId = 1;

@@ -1,6 +1,6 @@
 // Connection-level commands: the hello handshake (a standalone server), ping, buildInfo and
 // the session and diagnostic commands the driver and tools send.
-import { Long, type Document } from 'bson';
+import type { Document } from 'bson';
 import type { CommandHandler } from '../command-context.ts';
 import { MAX_BSON_OBJECT_BYTES, MAX_MESSAGE_BYTES } from '../wire-protocol.ts';
 
@@ -9,11 +9,12 @@ export const SERVER_VERSION = '7.0.0';
 const MIN_WIRE_VERSION = 0;
 const MAX_WIRE_VERSION = 21;
 
+// No topologyVersion: with one, the driver switches its monitor to streaming (exhaust) hello,
+// which a standalone that never changes topology has no reason to serve. Polling it is.
 const hello: CommandHandler = (ctx) => ({
   helloOk: true,
   isWritablePrimary: true,
   ismaster: true,
-  topologyVersion: { processId: ctx.engine.processId, counter: Long.fromNumber(0) },
   maxBsonObjectSize: MAX_BSON_OBJECT_BYTES,
   maxMessageSizeBytes: MAX_MESSAGE_BYTES,
   maxWriteBatchSize: 100_000,
