@@ -118,7 +118,7 @@ step_seconds = times[len(times) // 2]
 blas = [line.strip() for line in torch.__config__.show().splitlines() if "BLAS" in line]
 print(json.dumps({
     "case": case["name"], "threads": threads, "steps": steps, "stepSeconds": step_seconds,
-    "tokensPerSecond": B * T / step_seconds,
+    "tokensPerSecond": B * T / step_seconds, "bestTokensPerSecond": B * T / times[0],
     "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "torch": torch.__version__, "blas": blas,
 }))
