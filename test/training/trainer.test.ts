@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfigText } from '../../src/training/config/loadConfig.ts';
 import type { TrainerEvent } from '../../src/training/events.ts';
@@ -9,6 +9,9 @@ import { readSafetensors } from '../../src/training/safetensors.ts';
 import { readEventFile } from '../../src/training/tensorboard.ts';
 import { sha256Hex } from '../../src/training/durableFiles.ts';
 import { classifyError } from '../../src/training/trainingError.ts';
+import { loadBaseModel } from '../../src/training/baseModel.ts';
+import { readPeftAdapter } from '../../src/training/peft.ts';
+import { ForwardModel } from '../../src/training/model/index.ts';
 import { microConfigYaml, microRunWorkspace, writeMicroModel } from './fixtures/microRun.ts';
 
 const { tmp, model, data } = microRunWorkspace('trainer-test');
@@ -78,7 +81,22 @@ test('init_adapter continues from an existing adapter, and save_merged writes a 
   assert.ok(Math.abs(startEval.evalLoss - firstEval) < 1e-6, `${startEval.evalLoss} vs ${firstEval}`);
   const done = ofType(second.events, 'done')[0];
   assert.ok(done.files.some((f) => f.path.endsWith(path.join('merged', 'model.safetensors'))));
-  assert.ok(existsSync(path.join(second.output, 'merged', 'tokenizer.json')));
+  // The merged model alone computes what the base model plus the adapter computes.
+  const merged = loadBaseModel(path.join(second.output, 'merged'));
+  const base = loadBaseModel(model);
+  const adapter = readPeftAdapter(second.output);
+  const ids = Int32Array.from(base.tokenizer.encode('Arr, the cat be sleepin near the river, matey! Yo ho').slice(0, 16));
+  const targets = new Int32Array(16).fill(-100); // next tokens; the last position has none
+  targets.set(ids.subarray(1));
+  const batch = { inputIds: ids, targets };
+  const options = { batchSize: 1, seqLen: 16, threads: 1 };
+  const withAdapter = await ForwardModel.create({ ...options, config: base.config, weights: base.weights, lora: adapter.spec });
+  const mergedAlone = await ForwardModel.create({ ...options, config: merged.config, weights: merged.weights, lora: { rank: 1, alpha: 1, dropout: 0, targetModules: [] } });
+  const a = await withAdapter.loss({ ...batch, lora: adapter.tensors });
+  const b = await mergedAlone.loss({ ...batch, lora: new Map() });
+  await withAdapter.release();
+  await mergedAlone.release();
+  assert.ok(Math.abs(a - b) < 1e-5, `adapter ${a} vs merged ${b}`);
   assert.equal(readdirSync(second.output).filter((n) => n.startsWith('checkpoint-')).length, 0, 'save_steps 0 writes no checkpoints');
 });
 
