@@ -3,6 +3,7 @@
 import type { Document } from 'bson';
 import { Aggregator, Query } from 'mingo';
 import type { Collection } from './collection.ts';
+import { compileSimpleFilter } from './compiled-filter.ts';
 import { commandErrorFrom } from './command-error.ts';
 import { queryOptions } from './mingo-options.ts';
 import { planQuery, type QueryPlan } from './query-planner.ts';
@@ -24,12 +25,16 @@ export interface SelectionOptions {
 
 export function compileFilter(filter: Document, options: SelectionOptions = {}): ((doc: Document) => boolean) | undefined {
   if (Object.keys(filter).length === 0) return undefined;
+  let query: Query;
   try {
-    const query = new Query(filter, queryOptions(options));
-    return (doc) => query.test(doc);
+    query = new Query(filter, queryOptions(options));
   } catch (err) {
     throw commandErrorFrom(err);
   }
+  // The compiled path knows nothing of collations or `let` variables.
+  const compiled = options.collation || options.variables ? undefined : compileSimpleFilter(filter);
+  if (!compiled) return (doc) => query.test(doc);
+  return (doc) => compiled(doc) ?? query.test(doc);
 }
 
 export function selectDocuments(collection: Collection | undefined, filter: Document = {}, options: SelectionOptions = {}): Selection {

@@ -35,12 +35,43 @@ export function findProjection(filter: Document, projection: Document | undefine
   } catch (err) {
     throw commandErrorFrom(err);
   }
+  const pick = topLevelInclusion(projection);
+  if (pick) return (docs) => docs.map(pick);
   return (docs) => {
     try {
       return query.find(docs.map(cloneValue), projection).all() as Document[];
     } catch (err) {
       throw commandErrorFrom(err);
     }
+  };
+}
+
+/**
+ * A projection that only includes top-level fields ({ a: 1, b: 1 }, `_id` kept unless
+ * `_id: 0`) picks them from the stored document, in document order, without copying the
+ * document: stored documents are never changed in place, so sharing their values with a
+ * reply batch is as safe as serializing them unprojected. Large documents read through a
+ * small projection (metric bucket summaries) then cost what the projection selects.
+ */
+function topLevelInclusion(projection: Document): ((doc: Document) => Document) | undefined {
+  const fields = new Set<string>();
+  let includeId = true;
+  for (const [field, value] of Object.entries(projection)) {
+    if (field.includes('.') || field.startsWith('$')) return undefined;
+    const included = value === 1 || value === true;
+    if (field === '_id') {
+      if (value === 0 || value === false) includeId = false;
+      else if (!included) return undefined;
+      continue;
+    }
+    if (!included) return undefined;
+    fields.add(field);
+  }
+  if (fields.size === 0) return undefined;
+  return (doc) => {
+    const out: Document = {};
+    for (const key of Object.keys(doc)) if (key === '_id' ? includeId : fields.has(key)) out[key] = doc[key];
+    return out;
   };
 }
 

@@ -1,0 +1,160 @@
+// A compiled fast path for the filters most queries use: equality, $eq/$ne, $in/$nin, $gt/$gte/
+// $lt/$lte on numbers and dates, $exists, and $and of those, on plain or dotted field paths.
+// mingo interprets a filter per document (microseconds each); this compiles it once into plain
+// comparisons. A filter with anything else is not compiled, and a document whose path runs
+// through an array before its last field is handed to mingo. Checked against mingo in
+// test/embedded/compiled-filter.test.ts.
+import type { Document } from 'bson';
+
+/** true / false, or undefined: "ask mingo for this document". */
+export type CompiledFilter = (doc: Document) => boolean | undefined;
+
+type Scalar = string | number | boolean;
+type LeafTest = (value: unknown) => boolean;
+
+const NOT_SIMPLE = Symbol('not simple');
+
+function isScalar(value: unknown): value is Scalar {
+  return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && !Number.isNaN(value));
+}
+
+function isPlainObject(value: unknown): value is Document {
+  return value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/** A test on one value (not an array); arrays are handled by `anyElement`. */
+function scalarEquals(expected: Scalar): LeafTest {
+  return (value) => value === expected;
+}
+
+function rangeTest(operator: string, bound: unknown): LeafTest | typeof NOT_SIMPLE {
+  let key: (v: unknown) => number | undefined;
+  let limit: number;
+  if (typeof bound === 'number' && !Number.isNaN(bound)) {
+    key = (v) => (typeof v === 'number' && !Number.isNaN(v) ? v : undefined);
+    limit = bound;
+  } else if (bound instanceof Date) {
+    key = (v) => (v instanceof Date ? v.getTime() : undefined);
+    limit = bound.getTime();
+  } else {
+    return NOT_SIMPLE; // strings compare by UTF-8 bytes in MongoDB, other types by type order: mingo
+  }
+  switch (operator) {
+    case '$gt':
+      return (v) => { const k = key(v); return k !== undefined && k > limit; };
+    case '$gte':
+      return (v) => { const k = key(v); return k !== undefined && k >= limit; };
+    case '$lt':
+      return (v) => { const k = key(v); return k !== undefined && k < limit; };
+    default:
+      return (v) => { const k = key(v); return k !== undefined && k <= limit; };
+  }
+}
+
+/** MongoDB's rule for a field holding an array: the condition holds if it holds for an element. */
+function anyElement(test: LeafTest): LeafTest {
+  return (value) => (Array.isArray(value) ? value.some(test) : test(value));
+}
+
+/** Tests on the value at one path; `negate` marks $ne/$nin (true when no element matches, missing included). */
+interface FieldCondition {
+  test: LeafTest;
+  negate: boolean;
+  /** $exists: true/false tests presence instead of the value. */
+  exists?: boolean;
+}
+
+function compileFieldConditions(condition: unknown): FieldCondition[] | typeof NOT_SIMPLE {
+  if (isScalar(condition)) return [{ test: anyElement(scalarEquals(condition)), negate: false }];
+  if (condition instanceof Date) {
+    const time = condition.getTime();
+    return [{ test: anyElement((v) => v instanceof Date && v.getTime() === time), negate: false }];
+  }
+  if (!isPlainObject(condition)) return NOT_SIMPLE;
+  const operators = Object.entries(condition);
+  if (operators.length === 0 || operators.some(([op]) => !op.startsWith('$'))) return NOT_SIMPLE;
+  const conditions: FieldCondition[] = [];
+  for (const [op, arg] of operators) {
+    switch (op) {
+      case '$eq':
+      case '$ne':
+        if (!isScalar(arg)) return NOT_SIMPLE;
+        conditions.push({ test: anyElement(scalarEquals(arg)), negate: op === '$ne' });
+        break;
+      case '$in':
+      case '$nin': {
+        if (!Array.isArray(arg) || !arg.every(isScalar)) return NOT_SIMPLE;
+        const members = new Set<unknown>(arg);
+        conditions.push({ test: anyElement((v) => members.has(v)), negate: op === '$nin' });
+        break;
+      }
+      case '$gt':
+      case '$gte':
+      case '$lt':
+      case '$lte': {
+        const test = rangeTest(op, arg);
+        if (test === NOT_SIMPLE) return NOT_SIMPLE;
+        conditions.push({ test: anyElement(test), negate: false });
+        break;
+      }
+      case '$exists':
+        if (typeof arg !== 'boolean') return NOT_SIMPLE;
+        conditions.push({ test: () => true, negate: false, exists: arg });
+        break;
+      default:
+        return NOT_SIMPLE;
+    }
+  }
+  return conditions;
+}
+
+const THROUGH_ARRAY = Symbol('path runs through an array');
+
+/** The value at a dotted path, or THROUGH_ARRAY when an array sits before the last field. */
+function pathReader(path: string): (doc: Document) => unknown {
+  if (!path.includes('.')) return (doc) => doc[path];
+  const parts = path.split('.');
+  return (doc) => {
+    let value: unknown = doc;
+    for (const part of parts) {
+      if (value === null || value === undefined) return undefined;
+      if (Array.isArray(value)) return THROUGH_ARRAY;
+      if (typeof value !== 'object') return undefined;
+      value = (value as Document)[part];
+    }
+    return value;
+  };
+}
+
+export function compileSimpleFilter(filter: Document): CompiledFilter | undefined {
+  const fields: { read: (doc: Document) => unknown; conditions: FieldCondition[] }[] = [];
+  const add = (clause: Document): boolean => {
+    for (const [path, condition] of Object.entries(clause)) {
+      if (path === '$and') {
+        if (!Array.isArray(condition) || condition.length === 0) return false;
+        for (const sub of condition) if (!isPlainObject(sub) || !add(sub)) return false;
+        continue;
+      }
+      if (path.startsWith('$') || path.split('.').some((part) => part === '' || /^\d+$/.test(part))) return false;
+      const conditions = compileFieldConditions(condition);
+      if (conditions === NOT_SIMPLE) return false;
+      fields.push({ read: pathReader(path), conditions });
+    }
+    return true;
+  };
+  if (!add(filter) || fields.length === 0) return undefined;
+  return (doc) => {
+    for (const { read, conditions } of fields) {
+      const value = read(doc);
+      if (value === THROUGH_ARRAY) return undefined;
+      for (const condition of conditions) {
+        if (condition.exists !== undefined) {
+          if ((value !== undefined) !== condition.exists) return false;
+          continue;
+        }
+        if (condition.test(value) === condition.negate) return false;
+      }
+    }
+    return true;
+  };
+}
