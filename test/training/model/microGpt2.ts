@@ -1,20 +1,15 @@
-// Test fixtures: a micro GPT-2 with random weights, a seeded RNG, and a plain-TypeScript
+// Test fixtures: a micro GPT-2 with random weights from a seeded RNG, and a plain-TypeScript
 // float64 reference forward (loops, no ONNX) to check the graphs against.
 import { baseWeightShapes, type BaseWeights, type GPT2Config, type LoraSpec } from '../../../src/training/model/index.ts';
+import { Rng } from '../../../src/training/rng.ts';
 import { loraScale, loraTensorName, modulePath, TARGET_MODULES, type TargetModule } from '../../../src/training/model/lora.ts';
 
 export const MICRO_CONFIG: GPT2Config = { vocabSize: 11, nPositions: 8, nEmbd: 8, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5 };
 
-/** mulberry32: small, seeded, uniform [0, 1). */
+/** Uniform [0, 1) from the trainer's seeded RNG. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = Rng.fromSeed(seed);
+  return () => rng.nextFloat();
 }
 
 export function randomBaseWeights(config: GPT2Config, random: () => number, std = 0.3): BaseWeights {
