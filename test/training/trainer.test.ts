@@ -100,6 +100,17 @@ test('init_adapter continues from an existing adapter, and save_merged writes a 
   assert.equal(readdirSync(second.output).filter((n) => n.startsWith('checkpoint-')).length, 0, 'save_steps 0 writes no checkpoints');
 });
 
+test('without max_steps a run makes epochs x floor(train sequences / (batch x accumulation)) steps, each epoch in a new order', async () => {
+  const { events } = await runTraining('epochs', { max_steps: null, epochs: 2, batch_size: 8, gradient_accumulation_steps: 2, save_steps: 0, eval_steps: 0, log_steps: 100 });
+  const start = ofType(events, 'start')[0];
+  const perEpoch = Math.floor(start.trainSequences! / 8 / 2);
+  assert.equal(start.totalSteps, 2 * perEpoch);
+  const steps = ofType(events, 'step');
+  assert.equal(steps.length, 2 * perEpoch);
+  assert.ok(steps[perEpoch - 1].epoch <= 1 && steps[perEpoch].epoch > 1 && steps.at(-1)!.epoch <= 2, steps.map((s) => s.epoch.toFixed(2)).join(' '));
+  assert.equal(events.at(-1)!.type, 'done');
+});
+
 test('failures are classified: NAN_LOSS, DATA_ERROR, CONFIG_ERROR', async () => {
   const poisoned = path.join(tmp, 'poisoned-model');
   writeMicroModel(poisoned, { tensor: 'h.0.attn.c_attn.weight', value: NaN });
