@@ -44,6 +44,10 @@ export function gpt2ConfigFromHF(json: Record<string, unknown>): GPT2Config {
   if (config.nEmbd % config.nHead !== 0) {
     throw new Error(`config.json: "n_embd" (${config.nEmbd}) must be divisible by "n_head" (${config.nHead})`);
   }
+  const inner = json.n_inner;
+  if (inner !== undefined && inner !== null && inner !== 4 * config.nEmbd) {
+    throw new Error(`config.json: "n_inner" is ${JSON.stringify(inner)}; only null or 4 * n_embd (${4 * config.nEmbd}) is supported`);
+  }
   const activation = json.activation_function;
   if (activation !== undefined && activation !== 'gelu_new') {
     throw new Error(`config.json: "activation_function" is ${JSON.stringify(activation)}; only "gelu_new" (GPT-2's tanh GELU) is supported`);

@@ -17,6 +17,8 @@ describe('gpt2ConfigFromHF', () => {
     assert.throws(() => gpt2ConfigFromHF({ ...gpt2Small, vocab_size: undefined }), /"vocab_size" is undefined; it must be a positive integer/);
     assert.throws(() => gpt2ConfigFromHF({ ...gpt2Small, n_head: 5 }), /"n_embd" \(768\) must be divisible by "n_head" \(5\)/);
     assert.throws(() => gpt2ConfigFromHF({ ...gpt2Small, model_type: 'llama' }), /"model_type" is "llama"; only "gpt2" is supported/);
+    assert.throws(() => gpt2ConfigFromHF({ ...gpt2Small, n_inner: 1000 }), /"n_inner" is 1000; only null or 4 \* n_embd \(3072\) is supported/);
+    assert.equal(gpt2ConfigFromHF({ ...gpt2Small, n_inner: null }).nEmbd, 768);
     assert.throws(() => gpt2ConfigFromHF({ ...gpt2Small, layer_norm_epsilon: -1 }), /"layer_norm_epsilon" is -1; it must be a positive number/);
   });
 });
