@@ -117,6 +117,9 @@ export async function createServer(options: CreateServerOptions): Promise<Runnin
       schema,
       validationRules: rules,
       includeStacktraceInErrorResponses: false,
+      // Signals are the caller's business (serve.ts drains on SIGINT/SIGTERM); Apollo's own
+      // handler would stop the server behind our back and re-raise the signal.
+      stopOnTerminationSignals: false,
       formatError: (formatted, error) => maskInternalError(formatted, error, log),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),

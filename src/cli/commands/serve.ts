@@ -44,8 +44,13 @@ export async function run(argv: string[]): Promise<number> {
   const database = config.mongoUri ? 'MongoDB at MONGODB_URI' : `the embedded engine (development/test only), data in ${config.dataDir}/db`;
   console.log(`lora-registry serving ${server.url} (subscriptions: ${server.wsUrl}), health: ${server.url.replace(/\/graphql$/, '/healthz')}; database: ${database}`);
 
+  // Listeners stay installed until the drain is over: with none left, a runner such as tsx
+  // re-raises the signal and the process dies mid-drain. A second signal is ignored.
   await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
+    let draining = false;
+    const shutdown = (signal: NodeJS.Signals) => {
+      if (draining) return;
+      draining = true;
       console.log(`lora-registry: ${signal} received, draining connections...`);
       server.stop().then(
         () => resolve(),
@@ -55,8 +60,8 @@ export async function run(argv: string[]): Promise<number> {
         },
       );
     };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
   });
   console.log('lora-registry: stopped.');
   return 0;
