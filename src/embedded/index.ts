@@ -50,6 +50,9 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions): Promise
       snapshot: () => catalog.snapshot(),
       log,
     });
+    // A journal that grew past the threshold (mostly dead records, or a crash before the
+    // running engine got to it) is compacted before serving.
+    if (journal.bytes > (options.journalCompactAtBytes ?? DEFAULT_COMPACT_AT_BYTES)) await journal.compactNow();
     const engine: EngineState = { catalog, cursors: new CursorRegistry(), startedAt: new Date() };
 
     const sockets = new Set<Socket>();

@@ -1,5 +1,5 @@
 // kill -9 of the engine: every acknowledged write is there after restart, nothing half-applied.
-// The engine runs in a child process; 8 writers issue 10,000 acknowledged inserts and updates
+// The engine runs in a child process; 16 writers issue 10,000 acknowledged inserts and updates
 // between them; the engine is SIGKILLed at a random moment and restarted on the same data.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,7 +13,7 @@ import { MongoClient } from 'mongodb';
 
 const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'engine-process.ts');
 const TOTAL_OPERATIONS = 10_000;
-const WRITERS = 8;
+const WRITERS = 16;
 
 async function startEngineProcess(dataDir: string): Promise<{ child: ChildProcess; uri: string; log: string[] }> {
   const child = spawn(process.execPath, ['--import', 'tsx', fixture, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });

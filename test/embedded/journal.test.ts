@@ -116,6 +116,22 @@ describe('journal', () => {
     });
   });
 
+  it('compacts at start-up a journal that grew past the threshold', async () => {
+    const dataDir = freshDataDir();
+    const journal = path.join(dataDir, JOURNAL_FILE);
+    await withEngine(dataDir, async (client) => {
+      const coll = client.db('t').collection('c');
+      await coll.insertOne({ _id: 'only', n: 0, pad: 'p'.repeat(2000) } as never);
+      for (let i = 0; i < 200; i++) await coll.updateOne({ _id: 'only' } as never, { $inc: { n: 1 } });
+    });
+    const before = statSync(journal).size;
+    assert.ok(before > 200 * 2000, `the journal holds every rewrite (${before} bytes)`);
+    await withEngine(dataDir, async (client) => {
+      assert.equal(statSync(journal).size < 16 * 1024, true, `compacted to ${statSync(journal).size} bytes`);
+      assert.equal((await client.db('t').collection('c').findOne({ _id: 'only' } as never))?.n, 200);
+    }, { journalCompactAtBytes: 64 * 1024 });
+  });
+
   it('refuses a data directory that another running engine holds', async () => {
     const dataDir = freshDataDir();
     const engine = await startEmbeddedMongo({ dataDir, port: 0, quiet: true });

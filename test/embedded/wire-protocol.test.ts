@@ -79,6 +79,38 @@ describe('wire protocol', () => {
     }
   });
 
+  it('answers the legacy OP_QUERY isMaster handshake with OP_REPLY', async () => {
+    const socket = await openSocket(mongo.uri);
+    try {
+      const query = Buffer.from(BSON.serialize({ isMaster: 1 }));
+      const collection = Buffer.from('admin.$cmd\0');
+      const fields = Buffer.alloc(12); // flags, then numberToSkip 0, numberToReturn -1
+      fields.writeInt32LE(-1, 8);
+      const header = Buffer.alloc(16);
+      const length = 16 + 4 + collection.length + 8 + query.length;
+      header.writeInt32LE(length, 0);
+      header.writeInt32LE(7, 4);
+      header.writeInt32LE(2004, 12);
+      const message = Buffer.concat([header, fields.subarray(0, 4), collection, fields.subarray(4), query]);
+      const reply = await new Promise<Buffer>((resolve) => {
+        let received = Buffer.alloc(0);
+        socket.on('data', (chunk: Buffer) => {
+          received = Buffer.concat([received, chunk]);
+          if (received.length >= 4 && received.length >= received.readInt32LE(0)) resolve(received);
+        });
+        socket.write(message);
+      });
+      assert.equal(reply.readInt32LE(8), 7, 'responseTo is the request id');
+      assert.equal(reply.readInt32LE(12), 1, 'OP_REPLY');
+      assert.equal(reply.readInt32LE(32), 1, 'one document returned');
+      const body = BSON.deserialize(reply.subarray(36));
+      assert.equal(body.ok, 1);
+      assert.equal(body.ismaster, true);
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it('takes insert documents from a document-sequence section', async () => {
     const socket = await openSocket(mongo.uri);
     try {
