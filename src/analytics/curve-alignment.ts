@@ -1,6 +1,6 @@
 // Aligning several runs' curves on one step axis, so `compareExperiments` can return a
 // table: one shared list of steps, one column of values per run.
-import type { Curve } from './curve-statistics.ts';
+import { firstIndexAtOrAfter, type Curve } from './curve-statistics.ts';
 
 export interface AlignedCurves {
   steps: number[];
@@ -44,13 +44,7 @@ export function stepGrid(first: number, last: number, points: number): number[] 
 export function valueAtStep(curve: Curve, step: number): number | null {
   const { steps, values } = curve;
   if (steps.length === 0 || step < steps[0]! || step > steps[steps.length - 1]!) return null;
-  let lo = 0;
-  let hi = steps.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (steps[mid]! < step) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = firstIndexAtOrAfter(steps, step);
   if (steps[lo] === step) return finiteOrNull(values[lo]!);
   const before = values[lo - 1]!;
   const after = values[lo]!;

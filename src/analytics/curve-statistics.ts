@@ -72,15 +72,21 @@ export function signChangeRate(values: readonly number[]): number {
   return comparisons === 0 ? 0 : changes / comparisons;
 }
 
-/** The index of the step closest to `step` in an ascending step list. */
-export function nearestStepIndex(steps: readonly number[], step: number): number {
+/** The index of the first step >= `step` in an ascending step list (its length when none is). */
+export function firstIndexAtOrAfter(steps: readonly number[], step: number): number {
   let lo = 0;
-  let hi = steps.length - 1;
+  let hi = steps.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (steps[mid]! < step) lo = mid + 1;
     else hi = mid;
   }
-  if (lo > 0 && Math.abs(steps[lo - 1]! - step) <= Math.abs(steps[lo]! - step)) return lo - 1;
   return lo;
+}
+
+/** The index of the step closest to `step` in a non-empty ascending step list. */
+export function nearestStepIndex(steps: readonly number[], step: number): number {
+  const at = Math.min(firstIndexAtOrAfter(steps, step), steps.length - 1);
+  if (at > 0 && Math.abs(steps[at - 1]! - step) <= Math.abs(steps[at]! - step)) return at - 1;
+  return at;
 }

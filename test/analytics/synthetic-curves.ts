@@ -1,17 +1,12 @@
 // Synthetic loss curves of each kind the diagnosis rules look for, built from a seeded
-// PRNG so every test run sees the same numbers.
+// generator so every test run sees the same numbers.
 import type { Curve } from '../../src/analytics/curve-statistics.ts';
+import { Rng } from '../../src/training/rng.ts';
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
+/** A seeded uniform [0, 1) source: the trainer's own xoshiro128** generator. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = Rng.fromSeed(seed);
+  return () => rng.nextFloat();
 }
 
 export function curveOf(steps: number[], valueAt: (step: number, i: number) => number): Curve {
