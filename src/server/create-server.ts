@@ -100,7 +100,7 @@ export async function createServer(options: CreateServerOptions): Promise<Runnin
     const app = express();
     const httpServer = http.createServer(app);
     const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: limits.maxWebSocketMessageBytes });
-    const wsCleanup = useServer<Record<string, unknown>, { scopeHeaders?: unknown }>(
+    const wsCleanup = useServer(
       {
         schema,
         context: async (ctx) => buildRequestContext(store, services, await resolveScope(ctx.extra.request.headers)),
