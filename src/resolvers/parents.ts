@@ -1,9 +1,8 @@
 // What the resolvers of types without their own collection receive as parent (codegen
 // `mappers`): embedded sub-documents and values the store returns.
-import type { ObjectId } from 'mongodb';
 import type { ExperimentDoc } from '../store/documents.ts';
 import type { ExperimentFilterInput } from '../store/experiment-filter.ts';
-import type { ExperimentPage } from '../store/experiments.ts';
+import type { DeletedExperiment, ExperimentPage } from '../store/experiments.ts';
 
 export type BaseModelParent = NonNullable<ExperimentDoc['baseModel']>;
 export type DatasetParent = NonNullable<ExperimentDoc['dataset']>;
@@ -15,14 +14,7 @@ export interface ExperimentConnectionParent {
   filter: ExperimentFilterInput | null | undefined;
 }
 
-export interface DeleteExperimentParent {
-  id: ObjectId;
-  checkpoints: number;
-  artifacts: number;
-  metricBuckets: number;
-  deletedFiles: string[];
-  skippedFiles: { path: string; reason: string }[];
-}
+export type DeleteExperimentParent = DeletedExperiment;
 
 export interface ServerInfoParent {
   version: string;

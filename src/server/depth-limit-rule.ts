@@ -5,9 +5,8 @@
 // introspection query that tools send is 15 levels deep, while application queries rarely
 // need more than 8. Fragments are followed at every spread; a fragment already on the
 // current path is not entered again (graphql's own rules reject such cycles anyway).
-import {
-  GraphQLError, Kind, type ASTVisitor, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext,
-} from 'graphql';
+import { GraphQLError, Kind, type ASTVisitor, type SelectionSetNode, type ValidationContext } from 'graphql';
+import { fragmentsByName } from './document-fragments.ts';
 
 export interface DepthLimits {
   maxDepth: number;
@@ -21,10 +20,7 @@ interface Depths {
 
 export function depthLimitRule(limits: DepthLimits) {
   return function DepthLimit(context: ValidationContext): ASTVisitor {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const def of context.getDocument().definitions) {
-      if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-    }
+    const fragments = fragmentsByName(context.getDocument());
     // Depth of each fragment, per mode, computed once: a document that spreads fragments in
     // a wide DAG would otherwise cost exponential time to walk.
     const fragmentDepths = new Map<string, Depths>();

@@ -3,9 +3,8 @@
 // use too many aliases, before they run. Together with the depth limit this bounds the
 // work one request can ask for. The code is GRAPHQL_VALIDATION_FAILED; `extensions.limit`
 // names the limit that was exceeded.
-import {
-  GraphQLError, Kind, type ASTVisitor, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext,
-} from 'graphql';
+import { GraphQLError, Kind, type ASTVisitor, type SelectionSetNode, type ValidationContext } from 'graphql';
+import { fragmentsByName } from './document-fragments.ts';
 
 export interface QuerySizeLimits {
   maxFields: number;
@@ -19,10 +18,7 @@ interface Tally {
 
 export function querySizeLimitRule(limits: QuerySizeLimits) {
   return function QuerySizeLimit(context: ValidationContext): ASTVisitor {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const def of context.getDocument().definitions) {
-      if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-    }
+    const fragments = fragmentsByName(context.getDocument());
     const over = (t: Tally) => t.fields > limits.maxFields || t.aliases > limits.maxAliases;
     const count = (set: SelectionSetNode, tally: Tally, onPath: Set<string>): void => {
       for (const selection of set.selections) {
