@@ -1,7 +1,7 @@
 // MongoDB wire protocol framing: the messages the driver sends (OP_MSG, and OP_QUERY for the
 // legacy `isMaster` handshake) and the replies it expects (OP_MSG, OP_REPLY).
 // Reference: https://www.mongodb.com/docs/manual/reference/mongodb-wire-protocol/
-import { BSON, type Document } from 'bson';
+import { BSON, Binary, type Document } from 'bson';
 import { crc32c } from './crc32c.ts';
 
 export const OpCode = { REPLY: 1, QUERY: 2004, MSG: 2013, COMPRESSED: 2012 } as const;
@@ -125,6 +125,23 @@ function parseOpQuery(message: Buffer, requestId: number): IncomingCommand {
   // Legacy commands may wrap the command as { $query: {...}, $readPreference: ... }.
   const body = query.$query && typeof query.$query === 'object' ? (query.$query as Document) : query;
   return { requestId, opCode: OpCode.QUERY, body, rawSequences: new Map(), noReply: false, legacyDatabase: collectionName.slice(0, dot) };
+}
+
+/**
+ * Give Binary values their own bytes: the bson package deserializes them as views of the message
+ * buffer, which must not be stored when that buffer is reused for the next message.
+ */
+export function detachFromMessageBuffer(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Binary) return new Binary(Buffer.from(value.buffer), value.sub_type);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = detachFromMessageBuffer(value[i]);
+    return value;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  for (const key of Object.keys(value)) (value as Document)[key] = detachFromMessageBuffer((value as Document)[key]);
+  return value;
 }
 
 let nextResponseId = 1;

@@ -52,7 +52,7 @@ describe('compiled filters agree with mingo', () => {
       assert.ok(compiled, 'the filter compiles');
       const query = new Query(filter);
       for (const doc of docs) {
-        const verdict = compiled(doc) ?? query.test(doc);
+        const verdict: boolean = compiled(doc) ?? query.test(doc);
         assert.equal(verdict, query.test(doc), `document ${doc._id}`);
       }
     });

@@ -136,6 +136,17 @@ describe('CRUD', () => {
     assert.deepEqual(doc.nested, { arr: [1, 'two', { three: 3 }] });
   });
 
+  it('keeps binary values intact when later large messages arrive on the same connection', async () => {
+    const coll = mongo.db.collection<AnyDocument>('binaries');
+    const batch = (fill: number) => Array.from({ length: 300 }, (_, i) => ({ _id: fill * 1000 + i, bin: Buffer.alloc(1024, fill), pad: 'p'.repeat(200) }));
+    await coll.insertMany(batch(1)); // each batch is one message of ~400 KB
+    await coll.insertMany(batch(2));
+    await coll.insertMany(batch(3));
+    const first = await coll.find({ _id: { $gte: 1000, $lt: 2000 } }).toArray();
+    assert.equal(first.length, 300);
+    assert.ok(first.every((doc) => Buffer.from(doc.bin.buffer).equals(Buffer.alloc(1024, 1))), 'the first batch still holds its own bytes');
+  });
+
   it('creates, lists and drops collections and databases', async () => {
     await mongo.db.createCollection('made');
     await assert.rejects(mongo.db.createCollection('made'), (err: { code?: number }) => err.code === 48);
