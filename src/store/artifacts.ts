@@ -3,7 +3,7 @@ import type { Collection, Db, ObjectId } from 'mongodb';
 import { COLLECTIONS, type ArtifactDoc } from './documents.ts';
 import { AmbiguousHashPrefixError, InvalidInputError } from './errors.ts';
 import { BATCH_READ_SIZE } from './batch-reads.ts';
-import { scopeClause, type ProjectScope } from './scope.ts';
+import { withinScope, type ProjectScope } from './scope.ts';
 
 export const MIN_HASH_PREFIX_LENGTH = 8;
 
@@ -17,7 +17,7 @@ export class ArtifactRepository {
   async findByExperimentIds(scope: ProjectScope, experimentIds: readonly ObjectId[]): Promise<ArtifactDoc[]> {
     if (experimentIds.length === 0) return [];
     return this.artifacts
-      .find({ $and: [scopeClause<ArtifactDoc>(scope), { experimentId: { $in: [...experimentIds] } }] })
+      .find(withinScope<ArtifactDoc>(scope, { experimentId: { $in: [...experimentIds] } }))
       .sort({ experimentId: 1, createdAt: 1, _id: 1 })
       .batchSize(BATCH_READ_SIZE)
       .toArray();
@@ -26,7 +26,7 @@ export class ArtifactRepository {
   async findByCheckpointIds(scope: ProjectScope, checkpointIds: readonly ObjectId[]): Promise<ArtifactDoc[]> {
     if (checkpointIds.length === 0) return [];
     return this.artifacts
-      .find({ $and: [scopeClause<ArtifactDoc>(scope), { checkpointId: { $in: [...checkpointIds] } }] })
+      .find(withinScope<ArtifactDoc>(scope, { checkpointId: { $in: [...checkpointIds] } }))
       .sort({ createdAt: 1, _id: 1 })
       .batchSize(BATCH_READ_SIZE)
       .toArray();
@@ -40,13 +40,12 @@ export class ArtifactRepository {
    */
   async findByHash(scope: ProjectScope, hashOrPrefix: string): Promise<ArtifactDoc | null> {
     const prefix = normalizeHashPrefix(hashOrPrefix);
-    const inScope = scopeClause<ArtifactDoc>(scope);
     // All sha256 are lower-case hex, so [prefix, prefix + 'g') is exactly "starts with prefix".
     const matching = prefix.length === 64 ? { sha256: prefix } : { sha256: { $gte: prefix, $lt: `${prefix}g` } };
-    const first = await this.artifacts.findOne({ $and: [inScope, matching] }, { sort: { sha256: 1, createdAt: 1, _id: 1 } });
+    const first = await this.artifacts.findOne(withinScope<ArtifactDoc>(scope, matching), { sort: { sha256: 1, createdAt: 1, _id: 1 } });
     if (!first || prefix.length === 64) return first;
     const other = await this.artifacts.findOne(
-      { $and: [inScope, matching, { sha256: { $ne: first.sha256 } }] },
+      withinScope<ArtifactDoc>(scope, matching, { sha256: { $ne: first.sha256 } }),
       { projection: { sha256: 1 } },
     );
     if (other) throw new AmbiguousHashPrefixError(prefix, [first.sha256, other.sha256]);

@@ -2,7 +2,7 @@
 import type { Collection, Db, ObjectId } from 'mongodb';
 import { COLLECTIONS, type CheckpointDoc } from './documents.ts';
 import { BATCH_READ_SIZE } from './batch-reads.ts';
-import { scopeClause, type ProjectScope } from './scope.ts';
+import { withinScope, type ProjectScope } from './scope.ts';
 
 export class CheckpointRepository {
   private readonly checkpoints: Collection<CheckpointDoc>;
@@ -15,7 +15,7 @@ export class CheckpointRepository {
   async findByExperimentIds(scope: ProjectScope, experimentIds: readonly ObjectId[]): Promise<CheckpointDoc[]> {
     if (experimentIds.length === 0) return [];
     return this.checkpoints
-      .find({ $and: [scopeClause<CheckpointDoc>(scope), { experimentId: { $in: [...experimentIds] } }] })
+      .find(withinScope<CheckpointDoc>(scope, { experimentId: { $in: [...experimentIds] } }))
       .sort({ experimentId: 1, step: 1 })
       .batchSize(BATCH_READ_SIZE)
       .toArray();
@@ -23,6 +23,6 @@ export class CheckpointRepository {
 
   async findByIds(scope: ProjectScope, ids: readonly ObjectId[]): Promise<CheckpointDoc[]> {
     if (ids.length === 0) return [];
-    return this.checkpoints.find({ $and: [scopeClause<CheckpointDoc>(scope), { _id: { $in: [...ids] } }] }).batchSize(BATCH_READ_SIZE).toArray();
+    return this.checkpoints.find(withinScope<CheckpointDoc>(scope, { _id: { $in: [...ids] } })).batchSize(BATCH_READ_SIZE).toArray();
   }
 }

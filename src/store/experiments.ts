@@ -13,7 +13,7 @@ import {
 } from './experiment-validation.ts';
 import { BATCH_READ_SIZE } from './batch-reads.ts';
 import { hashConfig } from './config-hash.ts';
-import { assertProjectInScope, scopeClause, type ProjectScope } from './scope.ts';
+import { assertProjectInScope, withinScope, type ProjectScope } from './scope.ts';
 import { removeRunFiles } from './run-file-removal.ts';
 import { experimentSearchTokens } from '../analytics/search-tokens.ts';
 
@@ -63,13 +63,13 @@ export class ExperimentRepository {
   }
 
   async findById(scope: ProjectScope, id: ObjectId): Promise<ExperimentDoc | null> {
-    return this.experiments.findOne({ $and: [scopeClause<ExperimentDoc>(scope), { _id: id }] });
+    return this.experiments.findOne(withinScope<ExperimentDoc>(scope, { _id: id }));
   }
 
   /** One round trip for many ids; order of the result is unspecified. */
   async findByIds(scope: ProjectScope, ids: readonly ObjectId[]): Promise<ExperimentDoc[]> {
     if (ids.length === 0) return [];
-    return this.experiments.find({ $and: [scopeClause<ExperimentDoc>(scope), { _id: { $in: [...ids] } }] }).batchSize(BATCH_READ_SIZE).toArray();
+    return this.experiments.find(withinScope<ExperimentDoc>(scope, { _id: { $in: [...ids] } })).batchSize(BATCH_READ_SIZE).toArray();
   }
 
   async findPage(scope: ProjectScope, request: ExperimentPageRequest): Promise<ExperimentPage> {
@@ -78,10 +78,10 @@ export class ExperimentRepository {
       throw new InvalidInputError(['first'], `first must be an integer from 0 to ${MAX_PAGE_SIZE}, got ${first}.`);
     }
     const sort = withPath(['sort'], () => resolveExperimentSort(request.sort));
-    const clauses: Filter<ExperimentDoc>[] = [scopeClause<ExperimentDoc>(scope), withPath(['filter'], () => buildExperimentFilter(request.filter))];
+    const clauses: Filter<ExperimentDoc>[] = [withPath(['filter'], () => buildExperimentFilter(request.filter))];
     if (request.after != null) clauses.push(buildAfterCursorFilter(sort, decodeExperimentCursor(request.after)));
     const docs = await this.experiments
-      .find({ $and: clauses })
+      .find(withinScope<ExperimentDoc>(scope, ...clauses))
       .sort(buildExperimentSort(sort))
       .limit(first + 1)
       .toArray();
@@ -93,7 +93,7 @@ export class ExperimentRepository {
   }
 
   async count(scope: ProjectScope, filter: ExperimentFilterInput | null | undefined): Promise<number> {
-    const query = { $and: [scopeClause<ExperimentDoc>(scope), withPath(['filter'], () => buildExperimentFilter(filter))] };
+    const query = withinScope<ExperimentDoc>(scope, withPath(['filter'], () => buildExperimentFilter(filter)));
     return this.experiments.countDocuments(query);
   }
 
@@ -164,7 +164,7 @@ export class ExperimentRepository {
     if (valid.tags != null) $set.tags = valid.tags;
     if (valid.notes != null) $set.notes = valid.notes;
     const updated = await this.experiments.findOneAndUpdate(
-      { $and: [scopeClause<ExperimentDoc>(scope), { _id: id }] },
+      withinScope<ExperimentDoc>(scope, { _id: id }),
       { $set },
       { returnDocument: 'after' },
     );

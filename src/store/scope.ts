@@ -20,6 +20,17 @@ export function scopeClause<T extends Document>(scope: ProjectScope): Filter<T> 
   return { project: { $in: [...scope.projects] } } as unknown as Filter<T>;
 }
 
+/**
+ * `clauses` AND the scope, flattened: no `$and` around a single clause and no empty
+ * clause, so the query planner sees the plain filter when the scope does not narrow it.
+ */
+export function withinScope<T extends Document>(scope: ProjectScope, ...clauses: Filter<T>[]): Filter<T> {
+  const all = [scopeClause<T>(scope), ...clauses].filter((clause) => Object.keys(clause).length > 0);
+  if (all.length === 0) return {};
+  if (all.length === 1) return all[0]!;
+  return { $and: all } as Filter<T>;
+}
+
 export function isProjectInScope(scope: ProjectScope, project: string): boolean {
   return scope.kind === 'all' || scope.projects.includes(project);
 }
