@@ -25,9 +25,11 @@ export function databaseNameFromUri(uri: string): string {
 }
 
 export async function connectDatabase(options: ConnectOptions): Promise<DatabaseConnection> {
+  // Options in the URI win over our defaults (the driver lets client options win otherwise).
+  const uriSetsSelectionTimeout = /[?&]serverSelectionTimeoutMS=/i.test(options.uri);
   const client = new MongoClient(options.uri, {
     monitorCommands: options.monitorCommands ?? false,
-    serverSelectionTimeoutMS: 10_000,
+    ...(uriSetsSelectionTimeout ? {} : { serverSelectionTimeoutMS: 10_000 }),
     appName: 'lora-registry',
   });
   await client.connect();
