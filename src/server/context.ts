@@ -46,3 +46,8 @@ export function buildRequestContext(store: Store, services: Services, scope: Pro
     services,
   };
 }
+
+/** The same caller and services with empty request caches (one per subscription event). */
+export function renewRequestContext(context: RequestContext): RequestContext {
+  return buildRequestContext(context.store, context.services, context.scope);
+}

@@ -16,8 +16,9 @@ import { ensureCoreIndexes } from '../store/indexes.ts';
 import { createStore, type Store } from '../store/store.ts';
 import { bodyErrorHandler } from './body-errors.ts';
 import { DEFAULT_LIMITS, type RequestLimits, type ServerConfig } from './config.ts';
-import { buildRequestContext, type RequestContext, type Services } from './context.ts';
+import { buildRequestContext, renewRequestContext, type RequestContext, type Services } from './context.ts';
 import { openDatabase } from './database.ts';
+import { subscribeWithContextPerEvent } from './per-event-subscribe.ts';
 import { depthLimitRule } from './depth-limit-rule.ts';
 import { maskInternalError } from './error-masking.ts';
 import { healthRoute } from './health-route.ts';
@@ -105,6 +106,7 @@ export async function createServer(options: CreateServerOptions): Promise<Runnin
         schema,
         context: async (ctx) => buildRequestContext(store, services, await resolveScope(ctx.extra.request.headers)),
         validate: (s, document) => validate(s, document, [...specifiedRules, ...rules]),
+        subscribe: (args) => subscribeWithContextPerEvent<RequestContext>(args, renewRequestContext),
         onNext: (_ctx, _id, _payload, _args, result) => {
           if (!('errors' in result) || !result.errors) return;
           return { ...result, errors: result.errors.map((e) => maskInternalError(e, e, log)) };
