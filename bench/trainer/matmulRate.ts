@@ -3,13 +3,14 @@
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { OnnxGraph } from '../../src/training/model/onnxGraph.ts';
-import { seededUniform } from './seededUniform.ts';
+import { Rng } from '../../src/training/rng.ts';
 
 /** gflops: from the median of 15 timed runs; bestGflops: from the fastest (the rate with no other load on the shared machine). */
 export interface MatmulRate { m: number; k: number; n: number; gflops: number; bestGflops: number }
 
 async function gemmRate(m: number, k: number, n: number, threads: number): Promise<{ gflops: number; bestGflops: number }> {
-  const random = seededUniform(2);
+  const rng = Rng.fromSeed(2);
+  const random = () => rng.nextFloat();
   const g = new OnnxGraph('float32');
   const a = g.input('a', [m, k]);
   const b = g.floatInitializer('b', Float32Array.from({ length: k * n }, () => random() - 0.5), [k, n]);

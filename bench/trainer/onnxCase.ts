@@ -4,14 +4,15 @@ import { performance } from 'node:perf_hooks';
 import { TrainStep, initLoraTensors } from '../../src/training/model/index.ts';
 import { baseWeightShapes } from '../../src/training/model/baseWeights.ts';
 import { benchCases, trainStepMatmulFlops } from './benchCases.ts';
-import { seededUniform } from './seededUniform.ts';
+import { Rng } from '../../src/training/rng.ts';
 
 const [caseName, threadsArg, stepsArg] = process.argv.slice(2);
 const c = benchCases().find((b) => b.name === caseName);
 if (!c) throw new Error(`unknown case ${caseName}; known: ${benchCases().map((b) => b.name).join(', ')}`);
 const threads = Number(threadsArg), steps = Number(stepsArg);
 
-const random = seededUniform(1);
+const rng = Rng.fromSeed(1);
+const random = () => rng.nextFloat();
 const weights = new Map<string, Float32Array>();
 for (const { name, shape } of baseWeightShapes(c.config)) {
   const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
