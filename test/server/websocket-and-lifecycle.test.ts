@@ -2,8 +2,10 @@
 // stop() drains: open subscriptions are closed and the port is released.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { createServer } from '../../src/server/create-server.ts';
 import { gqlData, startTestServer, type TestServer } from './harness.ts';
 
 let server: TestServer;
@@ -71,6 +73,15 @@ test('/healthz reports the database reachable', async () => {
   const body = (await res.json()) as Record<string, unknown>;
   assert.equal(body.status, 'ok');
   assert.equal(body.database, 'reachable');
+});
+
+test('a second server on a port in use fails to start with EADDRINUSE; the first keeps serving', async () => {
+  await assert.rejects(
+    createServer({ port: server.port, host: '127.0.0.1', dataDir: path.join(server.dataDir, 'second'), log: () => {} }),
+    /EADDRINUSE/,
+  );
+  const data = await gqlData(server.url, '{ serverInfo { version } }');
+  assert.equal(data.serverInfo.version, '0.1.0');
 });
 
 test('stop() drains: subscriptions end, the port closes, the database is released', async () => {
