@@ -7,5 +7,5 @@ export {
 export { baseWeightShapes, type BaseWeights } from './baseWeights.ts';
 export { TrainStep, type TrainStepInputs, type TrainStepOptions, type TrainStepResult } from './trainStep.ts';
 export { ForwardModel, type ForwardModelOptions } from './forwardModel.ts';
-export { cudaUnavailableReason, type ExecutionProvider } from './ortSession.ts';
+export { cudaUnavailableReason, defaultThreads, type ExecutionProvider } from './ortSession.ts';
 export { IGNORE_INDEX } from './gpt2Graph.ts';

@@ -1,6 +1,6 @@
 // onnxruntime-node sessions for the GPT-2 graphs: execution provider choice and the clear
 // failure when CUDA is asked for but onnxruntime-node's CUDA binaries are not installed.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -40,8 +40,24 @@ export interface SessionSettings {
   threads?: number;
 }
 
+/**
+ * Physical cores (distinct physical id / core id pairs in /proc/cpuinfo): matmul-bound work
+ * gains nothing from SMT siblings. Capped by what this process may use; falls back to the
+ * logical count where /proc/cpuinfo is unavailable.
+ */
 export function defaultThreads(): number {
-  return availableParallelism();
+  const logical = availableParallelism();
+  try {
+    const cores = new Set<string>();
+    for (const block of readFileSync('/proc/cpuinfo', 'utf8').split('\n\n')) {
+      const physical = /^physical id\s*:\s*(\d+)/m.exec(block)?.[1];
+      const core = /^core id\s*:\s*(\d+)/m.exec(block)?.[1];
+      if (physical !== undefined && core !== undefined) cores.add(`${physical}:${core}`);
+    }
+    return cores.size > 0 ? Math.min(cores.size, logical) : logical;
+  } catch {
+    return logical;
+  }
 }
 
 /**
@@ -63,14 +79,21 @@ export async function createSession(graph: OnnxGraph, graphName: string, s: Sess
   const dir = mkdtempSync(join(tmpdir(), 'lora-registry-onnx-'));
   try {
     const modelPath = graph.writeModelFiles(dir, graphName);
-    const session = await ort.InferenceSession.create(modelPath, {
+    const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [executionProvider],
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
-    });
-    return { session, executionProvider };
+    };
+    try {
+      return { session: await ort.InferenceSession.create(modelPath, options), executionProvider };
+    } catch (error) {
+      if (executionProvider !== 'cuda') throw error;
+      // The provider library is there but could not start (driver, CUDA runtime, cuDNN).
+      throw new Error(`execution provider 'cuda' failed to start: ${(error as Error).message}. ` +
+        `It needs an NVIDIA driver, the CUDA 12 runtime and cuDNN 9 on the library path (LD_LIBRARY_PATH); or use device 'cpu'.`, { cause: error });
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

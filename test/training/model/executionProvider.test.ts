@@ -2,7 +2,8 @@
 // default install skips them) the train step fails at once with a message saying how to fix it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cudaUnavailableReason, TrainStep, type LoraSpec } from '../../../src/training/model/index.ts';
+import { availableParallelism } from 'node:os';
+import { cudaUnavailableReason, defaultThreads, TrainStep, type LoraSpec } from '../../../src/training/model/index.ts';
 import { MICRO_CONFIG, randomBaseWeights, seededRandom } from './microGpt2.ts';
 
 describe('execution provider', () => {
@@ -31,6 +32,11 @@ describe('execution provider', () => {
       (error: Error) => error.message === reason,
     );
     t.diagnostic(reason);
+  });
+
+  it('defaults to one thread per physical core, never more than the CPUs this process may use', () => {
+    const threads = defaultThreads();
+    assert.ok(Number.isInteger(threads) && threads >= 1 && threads <= availableParallelism(), `defaultThreads() = ${threads}`);
   });
 
   it('rejects an unknown provider and bad thread counts, naming the value', async () => {
