@@ -2,7 +2,7 @@
 import type * as ort from 'onnxruntime-node';
 import type { TrainStepOptions } from './trainStep.ts';
 import { floatFeeds, tokenTensor } from './graphFeeds.ts';
-import { buildGpt2Graph, type Gpt2Graph } from './gpt2Graph.ts';
+import { buildGpt2Graph, IGNORE_INDEX, type Gpt2Graph } from './gpt2Graph.ts';
 import { createSession, type ExecutionProvider } from './ortSession.ts';
 
 export type ForwardModelOptions = Omit<TrainStepOptions, 'trainable' | 'dtype'>;
@@ -45,7 +45,7 @@ export class ForwardModel {
   }
 
   private feeds(graph: Gpt2Graph, inputIds: Int32Array, lora: Map<string, Float32Array>): Record<string, ort.Tensor> {
-    const feeds: Record<string, ort.Tensor> = { input_ids: tokenTensor('inputIds', inputIds, this.o.batchSize, this.o.seqLen) };
+    const feeds: Record<string, ort.Tensor> = { input_ids: tokenTensor('inputIds', inputIds, this.o.batchSize, this.o.seqLen, this.o.config.vocabSize) };
     floatFeeds(feeds, graph.loraInputs, lora, 'float32', 'LoRA tensor');
     return feeds;
   }
@@ -54,7 +54,7 @@ export class ForwardModel {
   async loss(i: { inputIds: Int32Array; targets: Int32Array; lora: Map<string, Float32Array> }): Promise<number> {
     const { session, graph } = await this.session('loss');
     const feeds = this.feeds(graph, i.inputIds, i.lora);
-    feeds.targets = tokenTensor('targets', i.targets, this.o.batchSize, this.o.seqLen);
+    feeds.targets = tokenTensor('targets', i.targets, this.o.batchSize, this.o.seqLen, this.o.config.vocabSize, IGNORE_INDEX);
     const out = await session.run(feeds);
     return Number((out.loss.data as Float32Array)[0]);
   }

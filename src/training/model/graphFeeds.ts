@@ -3,10 +3,18 @@ import * as ort from 'onnxruntime-node';
 import type { NamedShape } from './lora.ts';
 import type { FloatArray, FloatType } from './onnxGraph.ts';
 
-export function tokenTensor(name: string, values: Int32Array, batchSize: number, seqLen: number): ort.Tensor {
+/** Token ids (or targets, where `ignoreIndex` is also allowed) as a (B, T) int32 tensor; ids must be < vocabSize. */
+export function tokenTensor(name: string, values: Int32Array, batchSize: number, seqLen: number, vocabSize: number, ignoreIndex?: number): ort.Tensor {
   if (!(values instanceof Int32Array)) throw new Error(`${name} must be an Int32Array`);
   if (values.length !== batchSize * seqLen) {
     throw new Error(`${name} has ${values.length} values; batchSize ${batchSize} x seqLen ${seqLen} needs ${batchSize * seqLen}`);
+  }
+  for (let i = 0; i < values.length; i++) {
+    const id = values[i];
+    if ((id < 0 || id >= vocabSize) && id !== ignoreIndex) {
+      const allowed = `0..${vocabSize - 1}${ignoreIndex === undefined ? '' : ` or ${ignoreIndex}`}`;
+      throw new Error(`${name}[${i}] is ${id}; the model's vocabulary allows ${allowed}`);
+    }
   }
   return new ort.Tensor('int32', values, [batchSize, seqLen]);
 }

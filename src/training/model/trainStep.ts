@@ -66,8 +66,8 @@ export class TrainStep {
   async run(i: TrainStepInputs): Promise<TrainStepResult> {
     const { batchSize, seqLen } = this.o;
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: tokenTensor('inputIds', i.inputIds, batchSize, seqLen),
-      targets: tokenTensor('targets', i.targets, batchSize, seqLen),
+      input_ids: tokenTensor('inputIds', i.inputIds, batchSize, seqLen, this.o.config.vocabSize),
+      targets: tokenTensor('targets', i.targets, batchSize, seqLen, this.o.config.vocabSize, IGNORE_INDEX),
     };
     floatFeeds(feeds, this.graph.loraInputs, i.lora, this.floatType, 'LoRA tensor');
     floatFeeds(feeds, this.graph.dropoutInputs, i.dropoutMasks, this.floatType, 'dropout mask');

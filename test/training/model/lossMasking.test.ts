@@ -53,7 +53,13 @@ describe('cross-entropy with ignored (-100) targets', () => {
     for (const [name, grad] of result.grads) assert.ok(grad.every((v) => v === 0), `${name} gradient must be 0`);
   });
 
-  it('rejects inputs of the wrong length, naming them', async () => {
+  it('rejects inputs of the wrong length or outside the vocabulary, naming them', async () => {
     await assert.rejects(step.run({ inputIds: new Int32Array(3), targets: new Int32Array(B * T), lora: tensors }), /inputIds has 3 values; batchSize 2 x seqLen 4 needs 8/);
+    const badIds = Int32Array.from(inputIds);
+    badIds[5] = config.vocabSize;
+    await assert.rejects(step.run({ inputIds: badIds, targets: new Int32Array(B * T), lora: tensors }), /inputIds\[5\] is 11; the model's vocabulary allows 0\.\.10$/);
+    const badTargets = new Int32Array(B * T);
+    badTargets[2] = -1;
+    await assert.rejects(step.run({ inputIds, targets: badTargets, lora: tensors }), /targets\[2\] is -1; the model's vocabulary allows 0\.\.10 or -100/);
   });
 });
