@@ -73,8 +73,8 @@ export function diagnoseLossCurves(curves: LossCurves): DiagnosisFinding[] {
   if (curves.evalLoss) pushIfFound(findings, findNonFiniteLoss(curves.evalLoss, EVAL_LOSS_KEY));
   if (train) {
     pushIfFound(findings, findDivergence(train, TRAIN_LOSS_KEY));
-    pushIfFound(findings, findOscillationWithoutTrend(train, TRAIN_LOSS_KEY));
-    pushIfFound(findings, findFlatNearStart(train, TRAIN_LOSS_KEY));
+    pushIfFound(findings, findOscillationWithoutTrend(train, TRAIN_LOSS_KEY, evaluation));
+    pushIfFound(findings, findFlatNearStart(train, TRAIN_LOSS_KEY, evaluation));
   }
   if (train && evaluation) pushIfFound(findings, findOverfitting(train, evaluation));
   return findings;
@@ -141,10 +141,13 @@ export function findDivergence(curve: Curve, key: string): DiagnosisFinding | nu
 /**
  * Large swings around a level that does not go down: the optimizer bounces across the
  * valley instead of descending, the classic sign of a learning rate that is too high.
+ * When an eval curve shows the model did not change at all, the swings are batch-to-batch
+ * noise of an untrained model, not oscillation (FLAT_NEAR_START reads that case).
  */
-export function findOscillationWithoutTrend(curve: Curve, key: string): DiagnosisFinding | null {
+export function findOscillationWithoutTrend(curve: Curve, key: string, evaluation: Curve | null = null): DiagnosisFinding | null {
   const n = curve.values.length;
   if (n < MIN_POINTS_FOR_OSCILLATION) return null;
+  if (evaluation && isUnchanged(evaluation)) return null;
   const third = Math.floor(n / 3);
   const firstThird = mean(curve.values.slice(0, third));
   const lastThird = mean(curve.values.slice(n - third));
@@ -153,7 +156,8 @@ export function findOscillationWithoutTrend(curve: Curve, key: string): Diagnosi
   const trend = (firstThird - lastThird) / Math.abs(firstThird);
   const swing = (quantile(curve.values, 0.9) - quantile(curve.values, 0.1)) / Math.abs(level);
   const crossings = levelCrossings(curve.values, level);
-  if (Math.abs(trend) >= 0.1 || swing <= 0.15 || crossings < 4) return null;
+  // No downward trend: the last third is not 10% below the first (it may even be above it).
+  if (trend >= 0.1 || swing <= 0.15 || crossings < 4) return null;
   const high = argMax(curve.values);
   const low = argMin(curve.values);
   const [first, second] = high < low ? [high, low] : [low, high];
@@ -161,7 +165,7 @@ export function findOscillationWithoutTrend(curve: Curve, key: string): Diagnosi
     rule: 'OSCILLATION_WITHOUT_TREND',
     key,
     summary: `${key} swings between ${format(curve.values[low]!)} and ${format(curve.values[high]!)} ` +
-      `(${crossings} crossings of its median ${format(level)}) with no downward trend: ` +
+      `(${crossings} crossings of its median ${format(level)}) without going down: ` +
       `first-third mean ${format(firstThird)}, last-third mean ${format(lastThird)}.`,
     advice: 'The learning rate is likely too high: lower it (e.g. by 3-10x) or increase the batch size.',
     evidence: [
@@ -173,8 +177,13 @@ export function findOscillationWithoutTrend(curve: Curve, key: string): Diagnosi
   };
 }
 
-/** The loss never leaves the neighbourhood of its starting value: nothing is being learned. */
-export function findFlatNearStart(curve: Curve, key: string): DiagnosisFinding | null {
+/**
+ * The loss never leaves the neighbourhood of its starting value: nothing is being learned.
+ * Read from the training curve alone (start and end within 3%, never 5% below the start,
+ * small swings), or, when training loss is noisy from batch to batch, from an eval curve
+ * that did not move at all while the training curve shows no trend.
+ */
+export function findFlatNearStart(curve: Curve, key: string, evaluation: Curve | null = null): DiagnosisFinding | null {
   const n = curve.values.length;
   if (n < MIN_POINTS_FOR_SHAPE) return null;
   const edge = Math.max(3, Math.floor(n / 10));
@@ -185,19 +194,31 @@ export function findFlatNearStart(curve: Curve, key: string): DiagnosisFinding |
   const change = (start - end) / Math.abs(start);
   const deepestDrop = (start - curve.values[lowest]!) / Math.abs(start);
   const swing = (quantile(curve.values, 0.9) - quantile(curve.values, 0.1)) / Math.abs(start);
-  if (Math.abs(change) >= 0.03 || deepestDrop >= 0.05 || swing > 0.15) return null;
+  const flatTrain = Math.abs(change) < 0.03 && deepestDrop < 0.05 && swing <= 0.15;
+  const flatEval = evaluation !== null && isUnchanged(evaluation) && Math.abs(change) < 0.05;
+  if (!flatTrain && !flatEval) return null;
+  const evidence = [
+    point(curve, 0, key, `first ${key}`),
+    point(curve, lowest, key, `lowest ${key}`),
+    point(curve, n - 1, key, `last ${key}`),
+  ];
+  let summary = `${key} stayed near its starting value: ${format(start)} over the first ${edge} points, ` +
+    `${format(end)} over the last ${edge} (change ${(change * 100).toFixed(1)}%)`;
+  if (flatEval) {
+    const m = evaluation!.values.length;
+    evidence.push(point(evaluation!, 0, EVAL_LOSS_KEY, `first ${EVAL_LOSS_KEY}`), point(evaluation!, m - 1, EVAL_LOSS_KEY, `last ${EVAL_LOSS_KEY}`));
+    summary += `, and ${EVAL_LOSS_KEY} did not move (${format(evaluation!.values[0]!)} at step ${evaluation!.steps[0]}, ` +
+      `${format(evaluation!.values[m - 1]!)} at step ${evaluation!.steps[m - 1]}).`;
+  } else {
+    summary += `, never below ${format(curve.values[lowest]!)}.`;
+  }
   return {
     rule: 'FLAT_NEAR_START',
     key,
-    summary: `${key} stayed near its starting value: ${format(start)} over the first ${edge} points, ` +
-      `${format(end)} over the last ${edge} (change ${(change * 100).toFixed(1)}%), never below ${format(curve.values[lowest]!)}.`,
+    summary,
     advice: 'The data or labels are likely wrong (empty, shuffled against their targets, or masked out), ' +
       'or the adapter is not being trained: check the dataset, the target modules and that the learning rate is not zero.',
-    evidence: [
-      point(curve, 0, key, `first ${key}`),
-      point(curve, lowest, key, `lowest ${key}`),
-      point(curve, n - 1, key, `last ${key}`),
-    ],
+    evidence,
   };
 }
 
@@ -250,6 +271,13 @@ function smoothingWidth(n: number): number {
 function windowMean(values: readonly number[], center: number, width: number): number {
   const half = Math.floor(width / 2);
   return mean(values.slice(Math.max(0, center - half), Math.min(values.length, center + half + 1)));
+}
+
+/** At least 3 points, every one within 1% of the first: the model's outputs did not change. */
+function isUnchanged(curve: Curve): boolean {
+  const values = curve.values;
+  if (values.length < 3 || values[0] === 0) return false;
+  return values.every((v) => Math.abs(v - values[0]!) <= 0.01 * Math.abs(values[0]!));
 }
 
 /** How often the curve crosses a horizontal line (a hump crosses twice, a zig-zag many times). */

@@ -102,3 +102,20 @@ test('eval loss rising together with train loss is not OVERFITTING', () => {
   const evalLoss = curveOf(stepsEvery(100, 20), (_, i) => (i <= 8 ? 2.4 - i * 0.2 : 0.8 + (i - 8) * 0.06));
   assert.ok(!rules(diagnoseLossCurves({ loss, evalLoss })).includes('OVERFITTING'));
 });
+
+test('noisy batch losses with an eval loss that never moved are FLAT_NEAR_START, not oscillation', () => {
+  const random = seededRandom(9);
+  const loss = curveOf(stepsEvery(1, 60), () => 10 * (1 + 0.3 * (random() - 0.5)));
+  const evalLoss = curveOf(stepsEvery(10, 7, 0), () => 10.099);
+  const findings = diagnoseLossCurves({ loss, evalLoss });
+  assert.deepEqual(rules(findings), ['FLAT_NEAR_START']);
+  assert.deepEqual(findings[0]!.evidence.slice(-2).map((e) => [e.key, e.step]), [['eval_loss', 0], ['eval_loss', 60]]);
+  // Without the eval curve the same swings read as a learning rate that is too high.
+  assert.deepEqual(rules(diagnoseLossCurves({ loss })), ['OSCILLATION_WITHOUT_TREND']);
+});
+
+test('swings that drift upward (a learning rate far too high) are OSCILLATION_WITHOUT_TREND', () => {
+  const random = seededRandom(10);
+  const loss = curveOf(stepsEvery(1, 60), (_, i) => 9.5 + i * 0.03 + 2 * (random() - 0.5));
+  assert.deepEqual(rules(diagnoseLossCurves({ loss })), ['OSCILLATION_WITHOUT_TREND']);
+});
