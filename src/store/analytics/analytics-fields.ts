@@ -73,13 +73,14 @@ export const METRIC_BETTER_DIRECTION: Record<SummaryMetric, 1 | -1> = {
 };
 
 /**
- * Matches documents whose `path` holds a finite number. The range excludes NaN (which
- * MongoDB orders below -Infinity), both infinities, and (by type bracketing) strings,
- * nulls and missing fields; `$type` also keeps arrays out. Every aggregate reads only
- * values that passed this, so results are NaN-free.
+ * Matches documents whose `path` holds a finite number. The open range excludes NaN (which
+ * MongoDB orders below -Infinity), both infinities, and, by type bracketing, strings,
+ * nulls and missing fields. Every aggregate reads only values that passed this, so
+ * results are NaN-free. (An array holding a finite number would also match, as MongoDB
+ * matches array elements; summary metrics are written as plain numbers by every writer.)
  */
 export function finiteNumberClause(path: string): Document {
-  return { [path]: { $type: 'number', $gt: -Infinity, $lt: Infinity } };
+  return { [path]: { $gt: -Infinity, $lt: Infinity } };
 }
 
 /** Checks a client-given enum value at run time too (callers may bypass GraphQL typing). */
