@@ -85,6 +85,9 @@ export async function createSession(graph: OnnxGraph, graphName: string, s: Sess
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // Idle pool threads sleep instead of spinning: on a machine shared with other work,
+      // spinning steals the cores the other pool thread needs (measured: steps ~15% faster).
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     };
     try {
       return { session: await ort.InferenceSession.create(modelPath, options), executionProvider };
