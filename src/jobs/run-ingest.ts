@@ -5,7 +5,7 @@
 import type { ObjectId } from 'mongodb';
 import path from 'node:path';
 import type { ExperimentStatus, FileRef, RunSummaryDoc } from '../store/documents.ts';
-import type { MetricPointInput, MetricsRepository } from '../store/metrics.ts';
+import type { MetricSeriesInput, MetricsRepository } from '../store/metrics.ts';
 import type { IngestEvent, IngestStepEvent } from './event-protocol.ts';
 import { describeDirectoryFiles } from './file-hashing.ts';
 import { experimentUpdatedTopic, progressPayload, trainingProgressTopic, type TrainingProgressPayload } from './progress-events.ts';
@@ -42,7 +42,9 @@ export class RunIngest {
   readonly experimentId: ObjectId;
   readonly experimentIdHex: string;
   private readonly opts: Required<Pick<RunIngestOptions, 'flushPoints' | 'flushIntervalMs'>> & RunIngestOptions;
-  private pending: MetricPointInput[] = [];
+  /** Buffered points in columns per key; `pendingCount` counts them. */
+  private pending = new Map<string, Required<MetricSeriesInput>>();
+  private pendingCount = 0;
   private pendingSince = 0;
   private pendingOffset: number | null = null;
   private summary: RunSummaryDoc;
@@ -63,28 +65,38 @@ export class RunIngest {
   }
 
   get bufferedPoints(): number {
-    return this.pending.length;
+    return this.pendingCount;
+  }
+
+  private buffer(key: string, step: number, value: number, time: Date): void {
+    let series = this.pending.get(key);
+    if (!series) this.pending.set(key, (series = { key, steps: [], values: [], times: [] }));
+    series.steps.push(step);
+    series.values.push(value);
+    series.times.push(time);
+    this.pendingCount++;
   }
 
   /** Milliseconds until buffered points are due, or null when nothing is buffered. */
   msUntilDue(now = Date.now()): number | null {
-    if (this.pending.length === 0) return null;
+    if (this.pendingCount === 0) return null;
     return Math.max(0, this.pendingSince + this.opts.flushIntervalMs - now);
   }
 
   /** Checked after each line: the buffer must not grow past this even while a backlog is read. */
   isFull(): boolean {
-    return this.pending.length >= this.opts.flushPoints * 4;
+    return this.pendingCount >= this.opts.flushPoints * 4;
   }
 
   /** Checked after each read: a backlog read in one go is written as one batch (fewer, larger writes). */
   isDue(now = Date.now()): boolean {
-    return this.pending.length >= this.opts.flushPoints || (this.pending.length > 0 && now - this.pendingSince >= this.opts.flushIntervalMs);
+    return this.pendingCount >= this.opts.flushPoints || (this.pendingCount > 0 && now - this.pendingSince >= this.opts.flushIntervalMs);
   }
 
   /** Drops what was buffered but not committed (the caller re-reads it from the log). */
   discardPending(): void {
-    this.pending = [];
+    this.pending = new Map();
+    this.pendingCount = 0;
     this.pendingOffset = null;
   }
 
@@ -103,7 +115,7 @@ export class RunIngest {
   accept(event: IngestEvent, offset: number | null): boolean {
     if (event.type === 'step' || event.type === 'eval') {
       const time = new Date(event.time);
-      if (this.pending.length === 0) this.pendingSince = Date.now();
+      if (this.pendingCount === 0) this.pendingSince = Date.now();
       if (event.type === 'step') {
         this.addStepPoints(event, time);
         this.lastStep = event;
@@ -125,7 +137,7 @@ export class RunIngest {
           offset,
         );
       } else {
-        this.pending.push({ key: STEP_METRIC_KEYS.evalLoss, step: event.step, value: event.evalLoss, time });
+        this.buffer(STEP_METRIC_KEYS.evalLoss, event.step, event.evalLoss, time);
         this.summary.finalEvalLoss = event.evalLoss;
         this.publish(progressPayload({ kind: 'EVAL', experimentId: this.experimentIdHex, status: this.opts.status(), time, step: event.step, evalLoss: event.evalLoss }), offset);
       }
@@ -136,9 +148,8 @@ export class RunIngest {
   }
 
   private addStepPoints(e: IngestStepEvent, time: Date): void {
-    const p = this.pending;
     if (e.loss !== null) {
-      p.push({ key: STEP_METRIC_KEYS.loss, step: e.step, value: e.loss, time });
+      this.buffer(STEP_METRIC_KEYS.loss, e.step, e.loss, time);
       const s = this.summary;
       s.finalLoss = e.loss;
       if (s.minLoss == null || e.loss < s.minLoss) {
@@ -146,13 +157,13 @@ export class RunIngest {
         s.bestStep = e.step;
       }
     }
-    if (e.learningRate !== null) p.push({ key: STEP_METRIC_KEYS.learningRate, step: e.step, value: e.learningRate, time });
-    if (e.gradNorm !== null) p.push({ key: STEP_METRIC_KEYS.gradNorm, step: e.step, value: e.gradNorm, time });
+    if (e.learningRate !== null) this.buffer(STEP_METRIC_KEYS.learningRate, e.step, e.learningRate, time);
+    if (e.gradNorm !== null) this.buffer(STEP_METRIC_KEYS.gradNorm, e.step, e.gradNorm, time);
     if (e.tokensPerSecond !== null) {
-      p.push({ key: STEP_METRIC_KEYS.tokensPerSecond, step: e.step, value: e.tokensPerSecond, time });
+      this.buffer(STEP_METRIC_KEYS.tokensPerSecond, e.step, e.tokensPerSecond, time);
       this.summary.tokensPerSecond = e.tokensPerSecond;
     }
-    if (e.metrics) for (const [key, value] of Object.entries(e.metrics)) p.push({ key, step: e.step, value, time });
+    if (e.metrics) for (const [key, value] of Object.entries(e.metrics)) this.buffer(key, e.step, value, time);
     if (this.summary.steps == null || e.step > this.summary.steps) this.summary.steps = e.step;
     if (this.startedAtMs !== null) this.summary.wallSeconds = (time.getTime() - this.startedAtMs) / 1000;
   }
@@ -167,12 +178,12 @@ export class RunIngest {
    * that offset (null when there was nothing to commit).
    */
   async flush(): Promise<number | null> {
-    if (this.pending.length === 0 && this.pendingOffset === null) return null;
-    const points = this.pending;
+    if (this.pendingCount === 0 && this.pendingOffset === null) return null;
+    const series = [...this.pending.values()];
     const offset = this.pendingOffset;
-    this.pending = [];
-    this.pendingOffset = null;
-    if (points.length > 0) await this.opts.metrics.appendMetrics(this.experimentId, points);
+    const count = this.pendingCount;
+    this.discardPending();
+    if (count > 0) await this.opts.metrics.appendMetricSeries(this.experimentId, series);
     await this.opts.records.commitProgress(this.experimentId, this.summary, offset);
     return offset;
   }

@@ -48,34 +48,75 @@ interface BucketBatch {
   times: Date[];
 }
 
-/** Groups points by bucket, sorted by step, first occurrence of a step wins. */
-function groupIntoBuckets(experimentId: ObjectId, points: readonly MetricPointInput[]): { batches: BucketBatch[]; skipped: number } {
-  const byBucket = new Map<string, Map<number, MetricPointInput>>();
-  let skipped = 0;
-  for (const p of points) {
-    if (!Number.isFinite(p.value) || !Number.isSafeInteger(p.step) || p.step < 0) {
-      skipped++;
-      continue;
-    }
-    const block = Math.floor(p.step / METRIC_BUCKET_SIZE);
-    const id = metricBucketId(experimentId, p.key, block);
-    let steps = byBucket.get(id);
-    if (!steps) byBucket.set(id, (steps = new Map()));
-    if (steps.has(p.step)) skipped++;
-    else steps.set(p.step, p);
-  }
-  const batches: BucketBatch[] = [];
+/** Points of one key in columns (what the ingest buffers: no object per point). */
+export interface MetricSeriesInput {
+  key: string;
+  steps: number[];
+  values: number[];
+  /** One time per step; absent: now. */
+  times?: Date[];
+}
+
+/** Columns of points (any keys, any order) grouped per key. */
+export function seriesFromPoints(points: readonly MetricPointInput[]): MetricSeriesInput[] {
+  const byKey = new Map<string, Required<MetricSeriesInput>>();
   const now = new Date();
-  for (const [id, stepMap] of byBucket) {
-    const sorted = [...stepMap.values()].sort((a, b) => a.step - b.step);
-    batches.push({
-      id,
-      key: sorted[0]!.key,
-      block: Math.floor(sorted[0]!.step / METRIC_BUCKET_SIZE),
-      steps: sorted.map((p) => p.step),
-      values: sorted.map((p) => p.value),
-      times: sorted.map((p) => p.time ?? now),
-    });
+  for (const p of points) {
+    let s = byKey.get(p.key);
+    if (!s) byKey.set(p.key, (s = { key: p.key, steps: [], values: [], times: [] }));
+    s.steps.push(p.step);
+    s.values.push(p.value);
+    s.times.push(p.time ?? now);
+  }
+  return [...byKey.values()];
+}
+
+/**
+ * Splits each series into bucket batches, in step order, keeping the first occurrence of a
+ * step and dropping non-finite values and invalid steps. The usual input (a run's steps in
+ * order) is split in one pass without sorting.
+ */
+function groupIntoBuckets(experimentId: ObjectId, series: readonly MetricSeriesInput[]): { batches: BucketBatch[]; skipped: number } {
+  const batches: BucketBatch[] = [];
+  let skipped = 0;
+  const now = new Date();
+  for (const s of series) {
+    let order: number[] | null = null;
+    for (let i = 0; i < s.steps.length; i++) {
+      const step = s.steps[i]!;
+      const valid = Number.isFinite(s.values[i]!) && Number.isSafeInteger(step) && step >= 0;
+      if (!valid || (i > 0 && step <= s.steps[i - 1]!)) {
+        order = [];
+        break;
+      }
+    }
+    if (order) {
+      // Out of order, repeated or invalid points: sort the valid ones, first occurrence wins.
+      const seen = new Set<number>();
+      const indexes = s.steps.map((_, i) => i).filter((i) => Number.isFinite(s.values[i]!) && Number.isSafeInteger(s.steps[i]!) && s.steps[i]! >= 0);
+      indexes.sort((a, b) => s.steps[a]! - s.steps[b]! || a - b);
+      for (const i of indexes) {
+        if (seen.has(s.steps[i]!)) continue;
+        seen.add(s.steps[i]!);
+        order.push(i);
+      }
+      skipped += s.steps.length - order.length;
+    }
+    const count = order ? order.length : s.steps.length;
+    const at = order ? (j: number) => order![j]! : (j: number) => j;
+    let j = 0;
+    while (j < count) {
+      const block = Math.floor(s.steps[at(j)]! / METRIC_BUCKET_SIZE);
+      const batch: BucketBatch = { id: metricBucketId(experimentId, s.key, block), key: s.key, block, steps: [], values: [], times: [] };
+      for (; j < count; j++) {
+        const i = at(j);
+        if (Math.floor(s.steps[i]! / METRIC_BUCKET_SIZE) !== block) break;
+        batch.steps.push(s.steps[i]!);
+        batch.values.push(s.values[i]!);
+        batch.times.push(s.times?.[i] ?? now);
+      }
+      batches.push(batch);
+    }
   }
   return { batches, skipped };
 }
@@ -110,7 +151,12 @@ export class MetricsRepository {
    * batch overlapping stored steps is merged into the bucket under optimistic concurrency.
    */
   async appendMetrics(experimentId: ObjectId, points: readonly MetricPointInput[]): Promise<AppendMetricsResult> {
-    const { batches, skipped } = groupIntoBuckets(experimentId, points);
+    return this.appendMetricSeries(experimentId, seriesFromPoints(points));
+  }
+
+  /** appendMetrics for points already in columns per key (the ingest's batches). */
+  async appendMetricSeries(experimentId: ObjectId, series: readonly MetricSeriesInput[]): Promise<AppendMetricsResult> {
+    const { batches, skipped } = groupIntoBuckets(experimentId, series);
     if (batches.length === 0) return { written: 0, skipped };
     const ops: AnyBulkWriteOperation<MetricBucketDoc>[] = batches.map((b) => appendOperation(experimentId, b));
     const conflicting = new Set<number>();
