@@ -221,6 +221,18 @@ describe('searchExperiments', () => {
     }
   });
 
+  test('paging across the all-words head of the ranking into partial matches (page sizes 5 and 12)', async () => {
+    const filter = { project: 'vision', status: ['COMPLETED' as const], loraRankIn: [8] };
+    const expected = referenceSearch(docs.filter((d) => d.project === 'vision' && d.status === 'COMPLETED' && d.config.lora_rank === 8), '古风人物');
+    const full = expected.filter((r) => r.matched === 2).length;
+    assert.ok(full > 12 && expected.length > full, `both words on ${full} of ${expected.length} runs`);
+    for (const size of [5, 12]) {
+      const pages = await allPages('古风人物', size, filter);
+      assert.deepEqual(pages.map((p) => p.id), expected.map((r) => r.id), `page size ${size}`);
+      assert.deepEqual(pages.map((p) => p.score), expected.map((r) => r.matched / 2));
+    }
+  });
+
   test('edges: first 0, text without words, unknown words, a bad cursor', async () => {
     const zero = await analytics.searchExperiments(ALL_PROJECTS, { text: 'haiku', first: 0 });
     assert.deepEqual([zero.hits.length, zero.hasNextPage], [0, true]);

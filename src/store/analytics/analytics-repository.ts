@@ -15,7 +15,7 @@ import {
 import { buildLossByRankPipeline, type LossByRankGroupDoc, type LossByRankRow } from './loss-by-rank-pipeline.ts';
 import { buildGroupExperimentsPipeline, type ExperimentGroupDoc, type ExperimentGroupRow } from './group-experiments-pipeline.ts';
 import { buildBestExperimentsPipeline, MAX_BEST_K } from './best-experiments-pipeline.ts';
-import { buildSearchExperimentsPipeline, type SearchCursor } from './search-experiments-pipeline.ts';
+import { buildAllWordsPipeline, buildSearchExperimentsPipeline, type SearchCursor } from './search-experiments-pipeline.ts';
 import { buildRecommendConfigPipeline, buildSimilarRunsMatch } from './recommend-config-pipeline.ts';
 import { searchQueryTokens } from '../../analytics/search-tokens.ts';
 import { alignCurvesByStep } from '../../analytics/curve-alignment.ts';
@@ -126,6 +126,19 @@ export class AnalyticsRepository {
     if (words.length === 0) return { queryWords: [], hits: [], hasNextPage: false };
     const after = args.after == null ? null : decodeSearchCursor(args.after);
     const match = matchOf(scope, args.filter);
+    // Head of the ranking first: if enough runs contain every word, they are the page.
+    if (after === null || after.score === words.length) {
+      const complete = await this.aggregate<ExperimentDoc>(buildAllWordsPipeline(words, match, first, after?.id ?? null));
+      if (complete.length > first) {
+        const hits = complete.slice(0, first).map(({ searchTokens: _tokens, ...doc }) => ({
+          doc: doc as ExperimentDoc,
+          score: 1,
+          matchedWords: words,
+          cursor: encodeSearchCursor({ score: words.length, id: doc._id }),
+        }));
+        return { queryWords: words, hits, hasNextPage: true };
+      }
+    }
     const rows = await this.aggregate<{ _id: ObjectId; searchScore: number; matchedWords: string[] }>(
       buildSearchExperimentsPipeline(words, match, first, after),
     );

@@ -43,3 +43,22 @@ export function buildSearchExperimentsPipeline(
   stages.push({ $sort: { searchScore: -1, _id: -1 } }, { $limit: first + 1 });
   return stages;
 }
+
+/**
+ * The shortcut for the head of the ranking: runs that contain every query word, newest
+ * first (`_id` below `beforeId` when continuing a page of such runs). When this yields
+ * `first + 1` runs the page is made of top-scored runs only and the scoring pipeline is not
+ * needed, which is the common case for broad queries. Read-only stages only ($match, $sort,
+ * $limit), so MongoDB uses the multikey index and a top-k sort, and no engine has to copy
+ * the candidates.
+ */
+export function buildAllWordsPipeline(
+  queryTokens: readonly string[],
+  match: Document,
+  first: number,
+  beforeId: ObjectId | null,
+): Document[] {
+  const clauses: Document[] = [match, ...queryTokens.map((token) => ({ searchTokens: token }))];
+  if (beforeId) clauses.push({ _id: { $lt: beforeId } });
+  return [{ $match: { $and: clauses } }, { $sort: { _id: -1 } }, { $limit: first + 1 }];
+}
