@@ -91,7 +91,7 @@ try {
   if (!args['skip-trainer']) {
     // (2) The tiny config, standalone vs. through the job runner; step time from the trainer's own clock.
     const base = yaml.load(readFileSync(path.join(repoRoot, 'configs', 'tiny-style.yaml'), 'utf8')) as Record<string, unknown>;
-    const config = {
+    const config: Record<string, unknown> = {
       ...base,
       base_model: path.join(repoRoot, 'models', 'tiny-gpt2'),
       train_data_dir: path.join(repoRoot, 'data-samples', 'style'),

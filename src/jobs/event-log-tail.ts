@@ -28,14 +28,18 @@ export class EventLogTail {
     this.offset = startOffset;
   }
 
+  private watching = false;
+
   /** Starts change notifications; `waitForChange` then returns as soon as the file grows. */
   watch(): void {
+    this.watching = true;
     if (this.watcher) return;
     try {
       this.watcher = watch(this.file, () => this.signal());
       this.watcher.on('error', () => undefined);
     } catch {
-      // No notifications (file system without inotify): waitForChange falls back to its timeout.
+      // The file does not exist yet (readLines tries again once it does), or the file system
+      // has no notifications: waitForChange then falls back to its timeout.
     }
   }
 
@@ -86,6 +90,7 @@ export class EventLogTail {
         throw err;
       }
     }
+    if (this.watching && !this.watcher) this.watch();
     const lines: LogLine[] = [];
     const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
     for (;;) {

@@ -212,6 +212,7 @@ export class JobRunner {
     const paths = this.pathsOf(id);
     mkdirSync(paths.jobDir, { recursive: true });
     terminateLastLine(paths.eventLog);
+    closeSync(openSync(paths.eventLog, 'a')); // exists before the follower watches it
     const ingest = this.createIngest(doc);
     const committed = doc.eventLogOffset ?? 0;
     const follower = new RunFollower({ tail: new EventLogTail(paths.eventLog, committed), ingest, committedOffset: committed, log: (l) => this.log(l) });

@@ -1,20 +1,18 @@
 // Resolvers of launching and following training: thin argument handling over src/jobs.
 import { GraphQLError } from 'graphql';
-import type { ExperimentDoc, ExperimentStatus } from '../store/documents.ts';
+import type { ExperimentDoc } from '../store/documents.ts';
 import { parseObjectId } from '../store/experiments.ts';
 import { MetricsRepository } from '../store/metrics.ts';
 import { assertProjectInScope } from '../store/scope.ts';
 import type { RequestContext } from '../server/context.ts';
 import { launchTraining } from '../jobs/launch-training.ts';
 import { logMetrics } from '../jobs/log-metrics.ts';
-import { experimentUpdatedTopic, trainingProgressTopic, type TrainingProgressPayload } from '../jobs/progress-events.ts';
+import { experimentUpdatedTopic, type TrainingProgressPayload } from '../jobs/progress-events.ts';
+import { trainingProgressStream } from '../jobs/progress-stream.ts';
 import type { JobExperimentDoc } from '../jobs/run-records.ts';
 import { notFound, toGraphQLError, underArgument } from './errors.ts';
 import type { Resolvers } from './generated/resolvers-types.ts';
 import { loraConfigFromInput } from './lora-config.ts';
-
-/** The statuses after which a run emits nothing more (until resumed): its progress stream completes. */
-const FINAL_STATUSES: readonly ExperimentStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED'];
 
 function jobsOf(ctx: RequestContext) {
   const jobs = ctx.services.jobs;
@@ -35,39 +33,20 @@ function inputFieldOf(key: string): string {
   return key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-async function* progressStream(ctx: RequestContext, experimentIdText: string): AsyncGenerator<TrainingProgressPayload> {
+async function progressStream(ctx: RequestContext, experimentIdText: string): Promise<AsyncIterableIterator<TrainingProgressPayload>> {
   const doc = await experimentInScope(ctx, 'experimentId', experimentIdText);
   const { runner, pubsub } = jobsOf(ctx);
-  // Subscribe before reading the state, so nothing published in between is missed.
-  const live = pubsub.subscribe<TrainingProgressPayload>(trainingProgressTopic(experimentIdText));
-  try {
-    const snapshot = await runner.snapshot(doc._id);
-    if (!snapshot) return;
-    yield snapshot;
-    if (FINAL_STATUSES.includes(snapshot.status) && !runner.isActive(experimentIdText)) return;
-    const seenStep = snapshot.step ?? -1;
-    for await (const event of live) {
-      if (event.kind === 'STEP' && event.step !== null && event.step <= seenStep) continue;
-      yield event;
-      if (event.kind === 'STATUS' && FINAL_STATUSES.includes(event.status)) return;
-    }
-  } finally {
-    await live.return?.();
-  }
+  return trainingProgressStream(runner, pubsub, doc._id);
 }
 
-async function* experimentUpdates(ctx: RequestContext, project: string): AsyncGenerator<ExperimentDoc> {
+function experimentUpdates(ctx: RequestContext, project: string): AsyncIterableIterator<ExperimentDoc> {
   try {
     assertProjectInScope(ctx.scope, project);
   } catch (err) {
     throw toGraphQLError(err);
   }
-  const live = jobsOf(ctx).pubsub.subscribe<ExperimentDoc>(experimentUpdatedTopic(project));
-  try {
-    for await (const doc of live) yield doc;
-  } finally {
-    await live.return?.();
-  }
+  // The pub/sub iterator itself: return() unsubscribes at once.
+  return jobsOf(ctx).pubsub.subscribe<ExperimentDoc>(experimentUpdatedTopic(project));
 }
 
 export const trainingResolvers: Resolvers = {
@@ -110,7 +89,7 @@ export const trainingResolvers: Resolvers = {
 
   Subscription: {
     trainingProgress: {
-      subscribe: (_root, args, ctx) => progressStream(ctx, args.experimentId) as AsyncIterable<unknown> as never,
+      subscribe: (_root, args, ctx) => progressStream(ctx, args.experimentId) as unknown as never,
       resolve: (payload: TrainingProgressPayload) => payload,
     },
     experimentUpdated: {
