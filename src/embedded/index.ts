@@ -71,6 +71,9 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions): Promise
       });
     });
     const port = (server.address() as { port: number }).port;
+    // The engine alone does not keep the process alive (its clients' sockets and the
+    // application do): a forgotten stop() must not hang a test runner.
+    server.unref();
 
     const sweep = setInterval(() => {
       const batch = sweepExpiredDocuments(catalog);

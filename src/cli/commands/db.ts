@@ -46,11 +46,14 @@ export async function run(argv: string[]): Promise<number> {
   const engine = await startEmbeddedMongo({ dataDir, port, host: values.host, quiet: values.quiet });
   console.log(engine.uri);
   if (!values.quiet) console.error(`embedded mongo: serving ${engine.uri} from ${dataDir} (development and test engine; Ctrl-C to stop)`);
+  // The engine does not hold the process open by itself; this command serves until a signal.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   await new Promise<void>((resolve) => {
     const shutdown = () => resolve();
     process.once('SIGINT', shutdown);
     process.once('SIGTERM', shutdown);
   });
+  clearInterval(keepAlive);
   await engine.stop();
   return 0;
 }
