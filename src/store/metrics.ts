@@ -33,6 +33,8 @@ export interface RawMetricPoint {
  */
 const RAW_POINTS_PER_REQUESTED_POINT = 100;
 const MAX_CURVE_POINTS = 10_000;
+/** Bucket summaries are small: fetch many per round trip (a 1,000,000-step run has 1,000). */
+const SUMMARY_BATCH_SIZE = 5000;
 const DUPLICATE_KEY = 11000;
 
 export function metricBucketId(experimentId: ObjectId, key: string, block: number): string {
@@ -270,7 +272,7 @@ export class MetricsRepository {
       return downsampleRawPoints(docs, points);
     }
     const summaries = await this.buckets
-      .find(filter, { projection: { block: 1, count: 1, min: 1, max: 1, sum: 1, firstStep: 1, lastStep: 1, last: 1 } })
+      .find(filter, { projection: { _id: 0, count: 1, min: 1, max: 1, sum: 1, lastStep: 1 }, batchSize: SUMMARY_BATCH_SIZE })
       .sort({ block: 1 })
       .toArray();
     return downsampleBucketSummaries(summaries, points);
