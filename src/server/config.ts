@@ -5,6 +5,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 
 export interface RequestLimits {
+  /**
+   * Most lexical tokens a document may have, enforced while parsing: validation of a huge
+   * document costs seconds (graphql's overlapping-fields check), so it never gets there.
+   */
+  maxTokens: number;
   /** Deepest field nesting an operation may have (introspection excluded). */
   maxDepth: number;
   /** Deepest nesting inside __schema/__type (the standard introspection query needs 15). */
@@ -32,6 +37,7 @@ export interface ServerConfig {
 }
 
 export const DEFAULT_LIMITS: RequestLimits = {
+  maxTokens: 15_000,
   maxDepth: 10,
   maxIntrospectionDepth: 16,
   maxFields: 1000,

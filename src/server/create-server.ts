@@ -8,7 +8,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { specifiedRules, validate, type ValidationRule } from 'graphql';
+import { parse, specifiedRules, validate, type ValidationRule } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { MongoClient } from 'mongodb';
@@ -105,6 +105,7 @@ export async function createServer(options: CreateServerOptions): Promise<Runnin
       {
         schema,
         context: async (ctx) => buildRequestContext(store, services, await resolveScope(ctx.extra.request.headers)),
+        parse: (source) => parse(source, { maxTokens: limits.maxTokens }),
         validate: (s, document) => validate(s, document, [...specifiedRules, ...rules]),
         subscribe: (args) => subscribeWithContextPerEvent<RequestContext>(args, renewRequestContext),
         onNext: (_ctx, _id, _payload, _args, result) => {
@@ -117,6 +118,7 @@ export async function createServer(options: CreateServerOptions): Promise<Runnin
 
     apollo = new ApolloServer<RequestContext>({
       schema,
+      parseOptions: { maxTokens: limits.maxTokens },
       validationRules: rules,
       includeStacktraceInErrorResponses: false,
       // Signals are the caller's business (serve.ts drains on SIGINT/SIGTERM); Apollo's own

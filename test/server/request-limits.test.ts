@@ -9,7 +9,7 @@ import { gql, gqlData, startTestServer, type TestServer } from './harness.ts';
 let server: TestServer;
 
 before(async () => {
-  server = await startTestServer({ limits: { maxBodyBytes: 64 * 1024 } });
+  server = await startTestServer({ limits: { maxBodyBytes: 256 * 1024 } });
 });
 
 after(async () => {
@@ -64,6 +64,15 @@ test('too many fields, a fragment bomb and an alias flood are refused (limits ma
   await assertStillServing();
 });
 
+test('a document with more tokens than the limit is refused while parsing, before validation', async () => {
+  const huge = `{ ${Array.from({ length: 5000 }, () => 'serverInfo { version }').join(' ')} }`; // 20,002 tokens
+  const res = await gql(server.url, huge);
+  assert.equal(res.status, 400);
+  assert.equal(res.errors?.[0]?.extensions?.code, 'GRAPHQL_PARSE_FAILED');
+  assert.match(res.errors![0]!.message, /15000 tokens/);
+  await assertStillServing();
+});
+
 test('the standard introspection query is allowed', async () => {
   const res = await gql(server.url, getIntrospectionQuery());
   assert.equal(res.errors, undefined, JSON.stringify(res.errors?.[0]));
@@ -82,7 +91,7 @@ test('a body over the size limit is refused with 413 PAYLOAD_TOO_LARGE', async (
   const res = await fetch(server.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: `{ serverInfo { version } } # ${'x'.repeat(70 * 1024)}` }),
+    body: JSON.stringify({ query: `{ serverInfo { version } } # ${'x'.repeat(300 * 1024)}` }),
   });
   assert.equal(res.status, 413);
   const body = (await res.json()) as any;
