@@ -65,7 +65,7 @@ export function cjkBigrams(word: string): string[] {
 
 /** The text fields search looks at: name, tags, notes, dataset path and sample prompts. */
 export type SearchableExperiment = Pick<ExperimentDoc, 'name'> &
-  Partial<Pick<ExperimentDoc, 'tags' | 'notes' | 'dataset' | 'samplePrompts'>>;
+  Partial<Pick<ExperimentDoc, 'tags' | 'notes' | 'dataset' | 'samplePrompts' | 'config'>>;
 
 /**
  * The `searchTokens` value for an experiment. Call it whenever name, tags, notes, dataset or
@@ -75,7 +75,10 @@ export function experimentSearchTokens(doc: SearchableExperiment): string[] {
   const texts: string[] = [doc.name ?? ''];
   for (const tag of doc.tags ?? []) texts.push(tag);
   if (doc.notes) texts.push(doc.notes);
-  if (doc.dataset?.path) texts.push(doc.dataset.path);
+  // A launched run learns its dataset record only when training starts; until then (and
+  // for good, as the create path computes the tokens) the config names the same directory.
+  const datasetPath = doc.dataset?.path ?? doc.config?.train_data_dir;
+  if (datasetPath) texts.push(datasetPath);
   for (const prompt of doc.samplePrompts ?? []) texts.push(prompt);
 
   const tokens = new Set<string>();

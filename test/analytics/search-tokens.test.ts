@@ -44,3 +44,8 @@ test('the token list is deduplicated and bounded', () => {
   assert.equal(new Set(tokens).size, tokens.length);
   assert.ok(tokens.length <= 600);
 });
+
+test('a launched run without a dataset record is found by its config train_data_dir', () => {
+  const tokens = experimentSearchTokens({ name: 'run', tags: [], config: { train_data_dir: '/data/pirate_style' } });
+  assert.ok(tokens.includes('pirate') && tokens.includes('style'), tokens.join(' '));
+});
