@@ -75,8 +75,8 @@ export function experimentSearchTokens(doc: SearchableExperiment): string[] {
   const texts: string[] = [doc.name ?? ''];
   for (const tag of doc.tags ?? []) texts.push(tag);
   if (doc.notes) texts.push(doc.notes);
-  // A launched run learns its dataset record only when training starts; until then (and
-  // for good, as the create path computes the tokens) the config names the same directory.
+  // A launched run gets its dataset record only when training starts, after create computed
+  // its tokens; the config's train_data_dir names the same directory.
   const datasetPath = doc.dataset?.path ?? doc.config?.train_data_dir;
   if (datasetPath) texts.push(datasetPath);
   for (const prompt of doc.samplePrompts ?? []) texts.push(prompt);
