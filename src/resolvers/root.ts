@@ -1,9 +1,9 @@
 // Resolvers of the root fields every deployment has: server info, ping, the clock.
+import packageJson from '../../package.json' with { type: 'json' };
 import type { Resolvers } from './generated/resolvers-types.ts';
 import { tickingClock } from './server-clock.ts';
 
 const SERVER_STARTED_AT = new Date();
-const VERSION = '0.1.0';
 
 async function* serverTimeEvents(): AsyncGenerator<{ serverTime: Date }> {
   for await (const now of tickingClock(1000)) yield { serverTime: now };
@@ -11,7 +11,7 @@ async function* serverTimeEvents(): AsyncGenerator<{ serverTime: Date }> {
 
 export const rootResolvers: Resolvers = {
   Query: {
-    serverInfo: () => ({ version: VERSION, startedAt: SERVER_STARTED_AT }),
+    serverInfo: () => ({ version: packageJson.version, startedAt: SERVER_STARTED_AT }),
   },
   Mutation: {
     ping: (_root, args) => `pong${args.note ? `: ${args.note}` : ''}`,
