@@ -1,5 +1,6 @@
 // Analytics queries on 100,000 seeded experiments in the embedded engine, through the
 // official driver: the median of several timed runs of each (after one warm-up run).
+// With MONGODB_URI set it runs the same queries on that MongoDB (a throw-away database).
 // Targets (DESIGN.md, issue 6): lossByRank <= 250 ms, groupExperiments by two fields
 // <= 400 ms, searchExperiments <= 100 ms.
 import { performance } from 'node:perf_hooks';
