@@ -128,17 +128,27 @@ export class AnalyticsRepository {
     const match = matchOf(scope, args.filter);
     // Head of the ranking first: if enough runs contain every word, they are the page.
     if (after === null || after.score === words.length) {
-      const complete = await this.aggregate<ExperimentDoc>(buildAllWordsPipeline(words, match, first, after?.id ?? null));
-      if (complete.length > first) {
-        const hits = complete.slice(0, first).map(({ searchTokens: _tokens, ...doc }) => ({
-          doc: doc as ExperimentDoc,
-          score: 1,
-          matchedWords: words,
-          cursor: encodeSearchCursor({ score: words.length, id: doc._id }),
-        }));
-        return { queryWords: words, hits, hasNextPage: true };
-      }
+      const head = await this.searchAllWordsHead(words, match, first, after);
+      if (head) return head;
     }
+    return this.searchScored(words, match, first, after);
+  }
+
+  /** The page when `first + 1` runs (after the cursor) contain every word; null otherwise. */
+  private async searchAllWordsHead(words: string[], match: Document, first: number, after: SearchCursor | null): Promise<SearchPage | null> {
+    const complete = await this.aggregate<ExperimentDoc>(buildAllWordsPipeline(words, match, first, after?.id ?? null));
+    if (complete.length <= first) return null;
+    const hits = complete.slice(0, first).map(({ searchTokens: _tokens, ...doc }) => ({
+      doc: doc as ExperimentDoc,
+      score: 1,
+      matchedWords: words,
+      cursor: encodeSearchCursor({ score: words.length, id: doc._id }),
+    }));
+    return { queryWords: words, hits, hasNextPage: true };
+  }
+
+  /** The page from the scoring pipeline, then its documents fetched by id. */
+  private async searchScored(words: string[], match: Document, first: number, after: SearchCursor | null): Promise<SearchPage> {
     const rows = await this.aggregate<{ _id: ObjectId; searchScore: number; matchedWords: string[] }>(
       buildSearchExperimentsPipeline(words, match, first, after),
     );
