@@ -17,6 +17,8 @@ function sampleDocuments(count: number): Document[] {
     if (i % 11 === 0) doc.loss = null;
     if (i % 13 === 0) delete doc.loss;
     if (i % 17 === 0) doc.loss = 'n/a';
+    // NaN only where mingo's own accumulators are consistent about it (not $min/$max/$sort).
+    doc.score = i % 19 === 0 ? Number.NaN : i % 23 === 0 ? 'none' : (i % 101) / 7;
     doc.when = new Date(1_700_000_000_000 + (i % 50) * 1000);
     doc.name = `run-${(i * 7919) % count}`;
     return doc;
@@ -32,7 +34,12 @@ const pipelines: Document[][] = [
   [{ $group: { _id: { r: '$rank', s: '$status' }, names: { $push: '$name' }, ranks: { $addToSet: '$config.rank' } } }],
   [{ $group: { _id: null, avg: { $avg: '$loss' }, statuses: { $addToSet: '$status' } } }],
   [{ $group: { _id: '$status', losses: { $push: '$loss' }, first: { $first: '$loss' }, last: { $last: '$config.lr' }, seen: { $addToSet: '$loss' } } }],
-  [{ $group: { _id: '$missingField', n: { $sum: 1 } } }],
+  [{ $group: { _id: '$missingField', n: { $sum: 1 }, weighted: { $sum: 0.1 } } }],
+  [{ $group: { _id: '$config.rank', pop: { $stdDevPop: '$loss' }, samp: { $stdDevSamp: '$loss' }, avg: { $avg: '$loss' } } }],
+  [{ $group: { _id: '$status', sum: { $sum: '$score' }, avg: { $avg: '$score' }, pop: { $stdDevPop: '$score' }, n: { $count: {} } } }],
+  [{ $match: { status: { $in: ['FAILED', 'RUNNING'] }, rank: { $gte: 16 } } }, { $sort: { name: 1 } }, { $limit: 5 }],
+  [{ $group: { _id: '$rank', avg: { $avg: '$loss' } } }, { $match: { avg: { $gt: 4.8 } } }],
+  [{ $match: { loss: { $gt: -Infinity, $lt: Infinity } } }, { $group: { _id: '$config.rank', count: { $sum: 1 }, avg: { $avg: '$loss' }, min: { $min: '$loss' }, max: { $max: '$loss' }, stddev: { $stdDevPop: '$loss' } } }, { $sort: { _id: 1 } }],
   [{ $group: { _id: '$rank', avg: { $avg: '$loss' } } }, { $sort: { avg: -1 } }, { $limit: 2 }],
   [{ $sort: { loss: -1, name: 1 } }, { $limit: 25 }],
   [{ $sort: { when: 1, _id: -1 } }, { $limit: 10 }, { $skip: 3 }],
@@ -65,6 +72,13 @@ describe('pipeline fast paths agree with mingo', () => {
     const withArrays = [{ _id: 1, v: [3, 1] }, { _id: 2, v: 2 }];
     const fast = runFastStages(withArrays, [{ $sort: { v: 1 } }, { $limit: 1 }]);
     assert.equal(fast.rest.length, 2);
+  });
+
+  it('puts NaN below every number in $min and $max, as BSON order does', () => {
+    const values = [{ v: 3 }, { v: Number.NaN }, { v: 1 }, { v: null }, {}];
+    const [row] = runFastStages(values, [{ $group: { _id: null, min: { $min: '$v' }, max: { $max: '$v' } } }]).docs;
+    assert.ok(Number.isNaN(row.min));
+    assert.equal(row.max, 3);
   });
 });
 
