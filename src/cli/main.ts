@@ -24,9 +24,11 @@ async function loadCommand(name: string): Promise<CommandModule> {
 
 async function printUsage(): Promise<void> {
   const lines = ['Usage: lora-registry <command> [options]', '', 'Commands:'];
-  for (const name of availableCommands()) {
+  const names = availableCommands();
+  const width = Math.max(...names.map((n) => n.length)) + 2;
+  for (const name of names) {
     const mod = await loadCommand(name);
-    lines.push(`  ${name.padEnd(10)} ${mod.summary}`);
+    lines.push(`  ${name.padEnd(width)}${mod.summary}`);
   }
   lines.push('', 'Run `lora-registry <command> --help` for the options of one command.');
   console.log(lines.join('\n'));
