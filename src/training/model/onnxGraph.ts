@@ -157,6 +157,11 @@ export class OnnxGraph {
   }
   gather(data: string, indices: string, axis: number, out: string): string { return this.one('Gather', [data, indices], out, { axis }); }
 
+  /** Names of every tensor a node produces, in graph order (for inspecting what a graph computes). */
+  nodeOutputs(): string[] {
+    return this.nodes.flatMap((n) => n.output ?? []).filter((o) => o !== '');
+  }
+
   /** The serialized ModelProto (opset 17, IR 8), every initializer inside it. */
   toModelBytes(graphName: string): Uint8Array {
     return onnx.ModelProto.encode(this.modelProto(graphName, this.initializers)).finish();
