@@ -97,7 +97,7 @@ function explainAggregate(ctx: CommandContext, collectionName: string | null, pi
   return { explainVersion: '1', stages: [{ $cursor: { queryPlanner: describePlan(ctx, collectionName, filter) } }, ...pipeline.slice(first && '$match' in first ? 1 : 0)], ok: 1 };
 }
 
-export function describePlan(ctx: CommandContext, collectionName: string | null, filter: Document): Document {
+function describePlan(ctx: CommandContext, collectionName: string | null, filter: Document): Document {
   const namespace = `${ctx.db}.${collectionName ?? '$cmd.aggregate'}`;
   const { plan } = selectDocuments(collectionName === null ? undefined : ctx.engine.catalog.collection(ctx.db, collectionName), filter, { limit: 0 });
   return { namespace, parsedQuery: filter, winningPlan: winningPlanOf(plan.indexName, plan.keyPattern, filter), rejectedPlans: [] };

@@ -4,49 +4,71 @@ import type { Document } from 'bson';
 import type { CommandContext, CommandHandler } from '../command-context.ts';
 import { collectionArgument, optionalDocument } from '../command-arguments.ts';
 import { CommandError, ErrorCodes } from '../command-error.ts';
-import { selectDocuments } from '../document-query.ts';
+import { selectDocuments, type Selection } from '../document-query.ts';
 import { SERVER_VERSION } from './handshake.ts';
 import { findSelection } from './reads.ts';
 import { runPipeline, winningPlanOf } from './aggregate.ts';
 
-function explainedSelection(ctx: CommandContext, inner: Document): { command: string; filter: Document; collectionName: string; run: () => { nReturned: number; docsExamined: number; keysExamined: number; indexName: string | null; keyPattern?: Document } } {
+interface ExecutionStats {
+  nReturned: number;
+  docsExamined: number;
+  keysExamined: number;
+  indexName: string | null;
+  keyPattern?: Document;
+}
+
+function statsOf(selection: Selection | undefined, nReturned: number): ExecutionStats {
+  return {
+    nReturned,
+    docsExamined: selection?.docsExamined ?? 0,
+    keysExamined: selection?.plan.keysExamined ?? 0,
+    indexName: selection?.plan.indexName ?? null,
+    keyPattern: selection?.plan.keyPattern,
+  };
+}
+
+/** The explained command's collection, filter, and a way to run it for its statistics. */
+function explainedSelection(ctx: CommandContext, inner: Document): { collectionName: string; filter: Document; run: () => ExecutionStats } {
   const command = Object.keys(inner)[0];
-  const collection = (name: string) => ctx.engine.catalog.collection(ctx.db, name);
+  const selectAll = (collectionName: string, filter: Document) => () => {
+    const selection = selectDocuments(ctx.engine.catalog.collection(ctx.db, collectionName), filter);
+    return statsOf(selection, selection.docs.length);
+  };
   switch (command) {
-    case 'find': {
-      const collectionName = collectionArgument(inner, 'find');
-      return { command, collectionName, filter: optionalDocument(inner, 'filter') ?? {}, run: () => {
-        const { selection } = findSelection(ctx, inner);
-        return { nReturned: selection.docs.length, docsExamined: selection.docsExamined, keysExamined: selection.plan.keysExamined, indexName: selection.plan.indexName, keyPattern: selection.plan.keyPattern };
-      } };
-    }
+    case 'find':
+      return {
+        collectionName: collectionArgument(inner, 'find'),
+        filter: optionalDocument(inner, 'filter') ?? {},
+        run: () => {
+          const { selection } = findSelection(ctx, inner);
+          return statsOf(selection, selection.docs.length);
+        },
+      };
     case 'count':
     case 'distinct': {
       const collectionName = collectionArgument(inner, command);
       const filter = optionalDocument(inner, 'query') ?? {};
-      return { command, collectionName, filter, run: () => {
-        const s = selectDocuments(collection(collectionName), filter);
-        return { nReturned: s.docs.length, docsExamined: s.docsExamined, keysExamined: s.plan.keysExamined, indexName: s.plan.indexName, keyPattern: s.plan.keyPattern };
-      } };
-    }
-    case 'aggregate': {
-      const collectionName = collectionArgument(inner, 'aggregate');
-      const pipeline = (inner.pipeline ?? []) as Document[];
-      const filter = pipeline[0] && '$match' in pipeline[0] ? (pipeline[0].$match as Document) : {};
-      return { command, collectionName, filter, run: () => {
-        const { docs, selection } = runPipeline(ctx, collectionName, pipeline, {});
-        return { nReturned: docs.length, docsExamined: selection?.docsExamined ?? 0, keysExamined: selection?.plan.keysExamined ?? 0, indexName: selection?.plan.indexName ?? null, keyPattern: selection?.plan.keyPattern };
-      } };
+      return { collectionName, filter, run: selectAll(collectionName, filter) };
     }
     case 'delete':
     case 'update': {
       const collectionName = collectionArgument(inner, command);
       const statements = (inner[command === 'delete' ? 'deletes' : 'updates'] ?? []) as Document[];
       const filter = (statements[0]?.q ?? {}) as Document;
-      return { command, collectionName, filter, run: () => {
-        const s = selectDocuments(collection(collectionName), filter);
-        return { nReturned: s.docs.length, docsExamined: s.docsExamined, keysExamined: s.plan.keysExamined, indexName: s.plan.indexName, keyPattern: s.plan.keyPattern };
-      } };
+      return { collectionName, filter, run: selectAll(collectionName, filter) };
+    }
+    case 'aggregate': {
+      const collectionName = collectionArgument(inner, 'aggregate');
+      const pipeline = (inner.pipeline ?? []) as Document[];
+      const filter = pipeline[0] && '$match' in pipeline[0] ? (pipeline[0].$match as Document) : {};
+      return {
+        collectionName,
+        filter,
+        run: () => {
+          const { docs, selection } = runPipeline(ctx, collectionName, pipeline, {});
+          return statsOf(selection, docs.length);
+        },
+      };
     }
     default:
       throw new CommandError(ErrorCodes.IllegalOperation, `explain of '${command}' is not supported by the embedded engine (find, count, distinct, aggregate, update, delete are)`);
