@@ -34,4 +34,5 @@ async function subscriber(): Promise<void> {
 await Promise.all(Array.from({ length: count }, () => subscriber()));
 latencies.sort((a, b) => a - b);
 const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-console.log(JSON.stringify({ subscribers: count, deliveries: latencies.length, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) }));
+const cpu = process.cpuUsage();
+console.log(JSON.stringify({ subscribers: count, deliveries: latencies.length, p50: at(0.5), p99: at(0.99), max: latencies.at(-1), cpuSeconds: (cpu.user + cpu.system) / 1e6, wallSeconds: process.uptime() }));

@@ -22,6 +22,12 @@ const server = await createServer({
   limits: { maxWebSocketMessageBytes: 1 << 20 },
   jobs: { externalRunners: { 'paced-trainer': { argv: ['{node}', fixture, '--out', '{outputDir}', '--steps', args.steps!, '--delay-ms', args['delay-ms']!] } } },
 });
+let lastCpu = process.cpuUsage();
+const serverCpu = () => {
+  const now = process.cpuUsage(lastCpu);
+  lastCpu = process.cpuUsage();
+  return (now.user + now.system) / 1e6;
+};
 const p50s: number[] = [];
 const p99s: number[] = [];
 try {
@@ -36,10 +42,10 @@ try {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     await new Promise((r) => child.once('exit', r));
-    const result = JSON.parse(out.trim().split('\n').at(-1)!) as { deliveries: number; p50: number; p99: number; max: number };
+    const result = JSON.parse(out.trim().split('\n').at(-1)!) as { deliveries: number; p50: number; p99: number; max: number; cpuSeconds: number; wallSeconds: number };
     p50s.push(result.p50);
     p99s.push(result.p99);
-    console.log(`round ${round + 1}: ${args.subscribers} subscribers, ${result.deliveries} deliveries, p50 ${result.p50} ms, p99 ${result.p99} ms, max ${result.max} ms`);
+    console.log(`round ${round + 1}: ${args.subscribers} subscribers, ${result.deliveries} deliveries, p50 ${result.p50} ms, p99 ${result.p99} ms, max ${result.max} ms; subscriber process CPU ${result.cpuSeconds.toFixed(1)} s of ${result.wallSeconds.toFixed(1)} s wall, server process CPU ${serverCpu().toFixed(1)} s`);
   }
   console.log(`trainer step -> ${args.subscribers} subscribers: median p50 ${median(p50s)} ms, median p99 ${median(p99s)} ms`);
 } finally {

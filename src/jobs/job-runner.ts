@@ -78,7 +78,7 @@ export class JobRunner {
       trainCommand: builtinTrainCommand,
       stopGraceMs: 30_000,
       flushPoints: 20_000,
-      flushIntervalMs: 100,
+      flushIntervalMs: 1000,
       ...options,
     };
     this.records = new RunRecords(options.db);

@@ -29,7 +29,11 @@ export interface RunIngestOptions {
   pubsub: PubSub;
   /** Flush once this many points are buffered. */
   flushPoints?: number;
-  /** Flush points at the latest this long after the oldest buffered one arrived. */
+  /**
+   * Flush points at the latest this long after the oldest buffered one arrived. Live views
+   * do not wait for it (events are published at once); it bounds how far the stored history
+   * lags, and a longer interval spares the database many small appends to growing buckets.
+   */
   flushIntervalMs?: number;
   /** Paths an external trainer reports relative to its working directory resolve against this. */
   workingDir?: string;
@@ -58,7 +62,7 @@ export class RunIngest {
   private publishedOffset = -1;
 
   constructor(opts: RunIngestOptions) {
-    this.opts = { flushPoints: 20_000, flushIntervalMs: 100, ...opts };
+    this.opts = { flushPoints: 20_000, flushIntervalMs: 1000, ...opts };
     this.experimentId = opts.experimentId;
     this.experimentIdHex = opts.experimentId.toHexString();
     this.summary = { ...(opts.summary ?? {}) };

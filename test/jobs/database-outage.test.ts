@@ -14,7 +14,8 @@ after(async () => {
 });
 
 test('events logged while the database is down are stored once it returns: gapless, no duplicates', async () => {
-  h = await startRunHarness({ log: () => {} });
+  const failedCommits: string[] = [];
+  h = await startRunHarness({ flushIntervalMs: 100, log: (line) => (/storing events failed/.test(line) ? failedCommits.push(line) : undefined) });
   const run = await h.launch({ name: 'outage', externalCommand: 'fixture-slow' });
   const id = run._id.toHexString();
   const live = h.pubsub.subscribe<TrainingProgressPayload>(trainingProgressTopic(id));
@@ -31,6 +32,7 @@ test('events logged while the database is down are stored once it returns: gaple
     if (e.step! >= 35) break;
   }
   await live.return!();
+  while (failedCommits.length === 0) await new Promise((r) => setTimeout(r, 50));
   h.database.engine = await startEmbeddedMongo({ dataDir: path.join(h.database.dir, 'db'), port, quiet: true });
 
   const done = await h.waitForStatus(run._id, ['COMPLETED', 'FAILED'], 30_000);
