@@ -18,7 +18,18 @@ function compileOperand(expr: unknown): Getter | undefined {
     if (expr.startsWith('$$')) return undefined;
     const path = expr.slice(1);
     if (!path.includes('.')) return (doc) => doc[path];
-    return (doc) => resolve(doc, path);
+    const parts = path.split('.');
+    // Walk plain nested documents directly; a path through an array takes mingo's resolve,
+    // which maps the rest of the path over the elements.
+    return (doc) => {
+      let value: unknown = doc;
+      for (const part of parts) {
+        if (value === null || typeof value !== 'object') return undefined;
+        if (Array.isArray(value)) return resolve(doc, path);
+        value = (value as Document)[part];
+      }
+      return value;
+    };
   }
   if (typeof expr === 'number' || typeof expr === 'boolean' || expr === null) return () => expr;
   return undefined;

@@ -131,17 +131,15 @@ function parseOpQuery(message: Buffer, requestId: number): IncomingCommand {
  * Give Binary values their own bytes: the bson package deserializes them as views of the message
  * buffer, which must not be stored when that buffer is reused for the next message.
  */
-export function detachFromMessageBuffer(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (value instanceof Binary) return new Binary(Buffer.from(value.buffer), value.sub_type);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = detachFromMessageBuffer(value[i]);
-    return value;
+export function detachFromMessageBuffer(container: Document | unknown[]): void {
+  // Only Binary values are rewritten: a store per field would cost more than the walk.
+  const values = container as Record<string, unknown>;
+  for (const key in values) {
+    const value = values[key];
+    if (value === null || typeof value !== 'object') continue;
+    if (value instanceof Binary) values[key] = new Binary(Buffer.from(value.buffer), value.sub_type);
+    else if (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype) detachFromMessageBuffer(value as Document);
   }
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return value;
-  for (const key of Object.keys(value)) (value as Document)[key] = detachFromMessageBuffer((value as Document)[key]);
-  return value;
 }
 
 let nextResponseId = 1;
