@@ -147,6 +147,15 @@ describe('CRUD', () => {
     assert.ok(first.every((doc) => Buffer.from(doc.bin.buffer).equals(Buffer.alloc(1024, 1))), 'the first batch still holds its own bytes');
   });
 
+  it('applies an unacknowledged (w: 0) write', async () => {
+    const coll = mongo.db.collection<AnyDocument>('unacknowledged');
+    await coll.insertOne({ _id: 'fire-and-forget' }, { writeConcern: { w: 0 } });
+    // The next command on the connection is answered after the unacknowledged one ran.
+    let found = null;
+    for (let attempt = 0; attempt < 50 && !found; attempt++) found = await coll.findOne({ _id: 'fire-and-forget' });
+    assert.deepEqual(found, { _id: 'fire-and-forget' });
+  });
+
   it('creates, lists and drops collections and databases', async () => {
     await mongo.db.createCollection('made');
     await assert.rejects(mongo.db.createCollection('made'), (err: { code?: number }) => err.code === 48);

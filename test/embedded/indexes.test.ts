@@ -67,6 +67,7 @@ describe('indexes', () => {
     const indexes = await coll.listIndexes().toArray();
     assert.deepEqual(indexes.map((i) => [i.name, i.key]), [['_id_', { _id: 1 }], ['a_1', { a: 1 }], ['b_c', { b: -1, c: 1 }], ['at_1', { at: 1 }]]);
     assert.equal(indexes.find((i) => i.name === 'at_1')?.expireAfterSeconds, 3600);
+    assert.equal(await coll.createIndex({ _id: 1 }), '_id_1', 'asking for the _id index again is accepted');
     await coll.dropIndex('a_1');
     await assert.rejects(coll.dropIndex('a_1'), (err: { code?: number }) => err.code === 27);
     await coll.dropIndexes();

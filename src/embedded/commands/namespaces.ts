@@ -94,6 +94,8 @@ const createIndexes: CommandHandler = (ctx) => {
   const collection = ctx.engine.catalog.collectionForWrite(ctx.db, name, ctx.batch);
   const numIndexesBefore = collection.indexSpecs.length;
   for (const spec of specs) {
+    // Every collection has its _id index; asking for it again changes nothing, as in MongoDB.
+    if (Object.keys(spec.key).length === 1 && spec.key._id === 1 && !spec.unique && !spec.sparse && !spec.partialFilterExpression && spec.expireAfterSeconds === undefined) continue;
     const existing = collection.indexSpecs.find((s) => s.name === spec.name || JSON.stringify(Object.entries(s.key)) === JSON.stringify(Object.entries(spec.key)));
     if (existing) {
       if (sameIndex(existing, spec) && existing.name === spec.name) continue;
