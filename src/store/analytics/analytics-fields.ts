@@ -83,6 +83,13 @@ export function finiteNumberClause(path: string): Document {
   return { [path]: { $gt: -Infinity, $lt: Infinity } };
 }
 
+/** The conjunction of filter clauses, leaving out empty ones (`{}` when none is left). */
+export function allOf(...clauses: Document[]): Document {
+  const kept = clauses.filter((clause) => Object.keys(clause).length > 0);
+  if (kept.length === 0) return {};
+  return kept.length === 1 ? kept[0]! : { $and: kept };
+}
+
 /** Checks a client-given enum value at run time too (callers may bypass GraphQL typing). */
 export function requireEnumValue<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {

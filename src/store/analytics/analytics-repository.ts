@@ -9,7 +9,7 @@ import { MetricsRepository } from '../metrics.ts';
 import { scopeClause, type ProjectScope } from '../scope.ts';
 import { withPath } from '../experiments.ts';
 import {
-  ACCUMULATORS, GROUP_FIELDS, GROUP_KEY_NAMES, SUMMARY_METRICS, requireEnumValue,
+  ACCUMULATORS, GROUP_FIELDS, GROUP_KEY_NAMES, SUMMARY_METRICS, allOf, requireEnumValue,
   type Accumulator, type GroupField, type SummaryMetric,
 } from './analytics-fields.ts';
 import { buildLossByRankPipeline, type LossByRankGroupDoc, type LossByRankRow } from './loss-by-rank-pipeline.ts';
@@ -154,7 +154,7 @@ export class AnalyticsRepository {
     );
     const page = rows.slice(0, first);
     const docs = page.length === 0 ? [] : await this.experiments
-      .find({ $and: [match, { _id: { $in: page.map((r) => r._id) } }] }, { projection: { searchTokens: 0 } })
+      .find(allOf(match, { _id: { $in: page.map((r) => r._id) } }), { projection: { searchTokens: 0 } })
       .toArray();
     const byId = new Map(docs.map((d) => [d._id.toHexString(), d]));
     const hits: SearchHit[] = [];
@@ -257,7 +257,7 @@ export class AnalyticsRepository {
 /** Scope and typed filter as one `$match` document. */
 function matchOf(scope: ProjectScope, filter: ExperimentFilterInput | null | undefined): Document {
   const built = withPath(['filter'], () => buildExperimentFilter(filter));
-  return { $and: [scopeClause<ExperimentDoc>(scope), built] };
+  return allOf(scopeClause<ExperimentDoc>(scope), built);
 }
 
 function requireIntegerIn(field: string, value: unknown, min: number, max: number): void {

@@ -1,6 +1,6 @@
 // "The k best runs by a summary metric".
 import type { Document } from 'mongodb';
-import { METRIC_BETTER_DIRECTION, SUMMARY_METRIC_PATHS, finiteNumberClause, type SummaryMetric } from './analytics-fields.ts';
+import { METRIC_BETTER_DIRECTION, SUMMARY_METRIC_PATHS, allOf, finiteNumberClause, type SummaryMetric } from './analytics-fields.ts';
 
 export const MAX_BEST_K = 100;
 
@@ -11,7 +11,7 @@ export const MAX_BEST_K = 100;
 export function buildBestExperimentsPipeline(metric: SummaryMetric, k: number, match: Document): Document[] {
   const path = SUMMARY_METRIC_PATHS[metric];
   return [
-    { $match: { $and: [match, finiteNumberClause(path)] } },
+    { $match: allOf(match, finiteNumberClause(path)) },
     { $sort: { [path]: METRIC_BETTER_DIRECTION[metric], _id: 1 } },
     { $limit: k },
   ];

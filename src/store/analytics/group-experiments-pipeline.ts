@@ -1,7 +1,7 @@
 // The general form of "statistic of a summary metric per group of runs".
 import type { Document } from 'mongodb';
 import {
-  GROUP_FIELD_EXPRESSIONS, GROUP_KEY_NAMES, SUMMARY_METRIC_PATHS, finiteNumberClause,
+  GROUP_FIELD_EXPRESSIONS, GROUP_KEY_NAMES, SUMMARY_METRIC_PATHS, allOf, finiteNumberClause,
   type Accumulator, type GroupField, type SummaryMetric,
 } from './analytics-fields.ts';
 
@@ -57,7 +57,7 @@ export function buildGroupExperimentsPipeline(spec: GroupExperimentsSpec, match:
   if (wants.has('STDDEV')) accumulators.stddev = { $stdDevPop: path };
   if (wants.has('MEDIAN')) accumulators.values = { $push: path };
 
-  const stages: Document[] = [{ $match: { $and: [match, finiteNumberClause(SUMMARY_METRIC_PATHS[spec.metric])] } }];
+  const stages: Document[] = [{ $match: allOf(match, finiteNumberClause(SUMMARY_METRIC_PATHS[spec.metric])) }];
   // An untagged run still forms a group (tag: null) rather than vanishing.
   if (spec.by.includes('TAG')) stages.push({ $unwind: { path: '$tags', preserveNullAndEmptyArrays: true } });
   stages.push({ $group: { _id: groupId, ...accumulators } });

@@ -1,6 +1,6 @@
 // "Average final loss by LoRA rank": the question users ask most, as its own pipeline.
 import type { Document } from 'mongodb';
-import { finiteNumberClause } from './analytics-fields.ts';
+import { allOf, finiteNumberClause } from './analytics-fields.ts';
 
 /** A row as the pipeline returns it: `_id` is the rank (null when the config has none). */
 export interface LossByRankGroupDoc {
@@ -33,7 +33,7 @@ export interface LossByRankRow {
  */
 export function buildLossByRankPipeline(match: Document): Document[] {
   return [
-    { $match: { $and: [match, finiteNumberClause('summary.finalLoss')] } },
+    { $match: allOf(match, finiteNumberClause('summary.finalLoss')) },
     {
       $group: {
         _id: '$config.lora_rank',

@@ -1,7 +1,7 @@
 // "Which config worked best for runs like mine": history grouped by the config choices
 // that matter, ranked by mean final loss.
 import type { Document } from 'mongodb';
-import { finiteNumberClause, GROUP_FIELD_EXPRESSIONS } from './analytics-fields.ts';
+import { allOf, finiteNumberClause, GROUP_FIELD_EXPRESSIONS } from './analytics-fields.ts';
 
 /** What makes a past run "similar": each given criterion must hold. */
 export interface SimilarRunCriteria {
@@ -35,7 +35,7 @@ export function buildSimilarRunsMatch(criteria: SimilarRunCriteria, match: Docum
     });
   }
   if (criteria.tags != null && criteria.tags.length > 0) clauses.push({ tags: { $in: [...criteria.tags] } });
-  return { $and: clauses };
+  return allOf(...clauses);
 }
 
 /**

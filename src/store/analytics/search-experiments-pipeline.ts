@@ -1,5 +1,6 @@
 // Ranked text search over the `searchTokens` array (see src/analytics/search-tokens.ts).
 import type { Document, ObjectId } from 'mongodb';
+import { allOf } from './analytics-fields.ts';
 
 /** Where the previous page ended: its last row's score and id. */
 export interface SearchCursor {
@@ -25,7 +26,7 @@ export function buildSearchExperimentsPipeline(
 ): Document[] {
   const tokens = [...queryTokens];
   const stages: Document[] = [
-    { $match: { $and: [match, { searchTokens: { $in: tokens } }] } },
+    { $match: allOf(match, { searchTokens: { $in: tokens } }) },
     { $project: { _id: 1, searchTokens: 1 } },
     { $addFields: { matchedWords: { $setIntersection: [{ $ifNull: ['$searchTokens', []] }, tokens] } } },
     { $project: { _id: 1, matchedWords: 1, searchScore: { $size: '$matchedWords' } } },
@@ -60,5 +61,5 @@ export function buildAllWordsPipeline(
 ): Document[] {
   const clauses: Document[] = [match, ...queryTokens.map((token) => ({ searchTokens: token }))];
   if (beforeId) clauses.push({ _id: { $lt: beforeId } });
-  return [{ $match: { $and: clauses } }, { $sort: { _id: -1 } }, { $limit: first + 1 }];
+  return [{ $match: allOf(...clauses) }, { $sort: { _id: -1 } }, { $limit: first + 1 }];
 }
