@@ -40,19 +40,20 @@ const DEFAULT_COMPACT_AT_BYTES = 64 * 1024 * 1024;
 export async function startEmbeddedMongo(options: EmbeddedMongoOptions): Promise<EmbeddedMongo> {
   const host = options.host ?? '127.0.0.1';
   const log = options.quiet ? () => {} : (line: string) => console.error(line);
+  const compactAtBytes = options.journalCompactAtBytes ?? DEFAULT_COMPACT_AT_BYTES;
   mkdirSync(options.dataDir, { recursive: true });
   const unlock = lockDataDir(options.dataDir);
   try {
     const catalog = new Catalog();
     replayJournal(options.dataDir, (op) => catalog.apply(op), log);
     const journal = await Journal.open(options.dataDir, {
-      compactAtBytes: options.journalCompactAtBytes ?? DEFAULT_COMPACT_AT_BYTES,
+      compactAtBytes,
       snapshot: () => catalog.snapshot(),
       log,
     });
     // A journal that grew past the threshold (mostly dead records, or a crash before the
     // running engine got to it) is compacted before serving.
-    if (journal.bytes > (options.journalCompactAtBytes ?? DEFAULT_COMPACT_AT_BYTES)) await journal.compactNow();
+    if (journal.bytes > compactAtBytes) await journal.compactNow();
     const engine: EngineState = { catalog, cursors: new CursorRegistry(), startedAt: new Date() };
 
     const sockets = new Set<Socket>();

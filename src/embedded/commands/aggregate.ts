@@ -11,6 +11,8 @@ import { selectDocuments, type Selection } from '../document-query.ts';
 import { queryOptions } from '../mingo-options.ts';
 import { runFastStages } from '../pipeline-fast-paths.ts';
 import { rewritePipeline } from '../pipeline-rewrites.ts';
+import { planQuery } from '../query-planner.ts';
+import { winningPlanOf } from '../plan-description.ts';
 import { replyWithCursor } from './reads.ts';
 
 /** Stages that only read their input documents; anything else gets copies so stored documents stay untouched. */
@@ -91,21 +93,20 @@ const aggregate: CommandHandler = (ctx) => {
   return replyWithCursor(ctx, ns, docs, { batchSize: optionalNumber(cursorOptions, 'batchSize', { min: 0 }) });
 };
 
+/** `aggregate` with `explain: true`: the plan of the leading $match, without running the pipeline. */
 function explainAggregate(ctx: CommandContext, collectionName: string | null, pipeline: Document[]): Document {
   const first = pipeline[0];
-  const filter = first && '$match' in first ? (first.$match as Document) : {};
-  return { explainVersion: '1', stages: [{ $cursor: { queryPlanner: describePlan(ctx, collectionName, filter) } }, ...pipeline.slice(first && '$match' in first ? 1 : 0)], ok: 1 };
-}
-
-function describePlan(ctx: CommandContext, collectionName: string | null, filter: Document): Document {
-  const namespace = `${ctx.db}.${collectionName ?? '$cmd.aggregate'}`;
-  const { plan } = selectDocuments(collectionName === null ? undefined : ctx.engine.catalog.collection(ctx.db, collectionName), filter, { limit: 0 });
-  return { namespace, parsedQuery: filter, winningPlan: winningPlanOf(plan.indexName, plan.keyPattern, filter), rejectedPlans: [] };
-}
-
-export function winningPlanOf(indexName: string | null, keyPattern: Document | undefined, filter: Document): Document {
-  if (indexName === null) return { stage: 'COLLSCAN', filter, direction: 'forward' };
-  return { stage: 'FETCH', filter, inputStage: { stage: 'IXSCAN', keyPattern, indexName, isMultiKey: false, direction: 'forward', indexBounds: {} } };
+  const leadingMatch = Boolean(first && '$match' in first);
+  const filter = leadingMatch ? (first.$match as Document) : {};
+  const collection = collectionName === null ? undefined : ctx.engine.catalog.collection(ctx.db, collectionName);
+  const plan = collection ? planQuery(collection, filter) : { indexName: null };
+  const queryPlanner = {
+    namespace: `${ctx.db}.${collectionName ?? '$cmd.aggregate'}`,
+    parsedQuery: filter,
+    winningPlan: winningPlanOf(plan.indexName, 'keyPattern' in plan ? plan.keyPattern : undefined, filter),
+    rejectedPlans: [],
+  };
+  return { explainVersion: '1', stages: [{ $cursor: { queryPlanner } }, ...pipeline.slice(leadingMatch ? 1 : 0)], ok: 1 };
 }
 
 export const aggregateCommands: Record<string, CommandHandler> = { aggregate };

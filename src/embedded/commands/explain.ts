@@ -7,7 +7,8 @@ import { CommandError, ErrorCodes } from '../command-error.ts';
 import { selectDocuments, type Selection } from '../document-query.ts';
 import { SERVER_VERSION } from './handshake.ts';
 import { findSelection } from './reads.ts';
-import { runPipeline, winningPlanOf } from './aggregate.ts';
+import { runPipeline } from './aggregate.ts';
+import { winningPlanOf } from '../plan-description.ts';
 
 interface ExecutionStats {
   nReturned: number;
