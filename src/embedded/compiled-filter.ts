@@ -1,10 +1,14 @@
-// A compiled fast path for the filters most queries use: equality, $eq/$ne, $in/$nin, $gt/$gte/
+// Document predicates for MongoDB filters (compileFilter), with a compiled fast path for the
+// filters most queries use: equality, $eq/$ne, $in/$nin, $gt/$gte/
 // $lt/$lte on numbers and dates, $exists, and $and of those, on plain or dotted field paths.
 // mingo interprets a filter per document (microseconds each); this compiles it once into plain
 // comparisons. A filter with anything else is not compiled, and a document whose path runs
 // through an array before its last field is handed to mingo. Checked against mingo in
 // test/embedded/compiled-filter.test.ts.
 import type { Document } from 'bson';
+import { Query } from 'mingo';
+import { commandErrorFrom } from './command-error.ts';
+import { queryOptions } from './mingo-options.ts';
 
 /** true / false, or undefined: "ask mingo for this document". */
 export type CompiledFilter = (doc: Document) => boolean | undefined;
@@ -157,4 +161,19 @@ export function compileSimpleFilter(filter: Document): CompiledFilter | undefine
     }
     return true;
   };
+}
+
+/** A document predicate for a MongoDB filter: compiled where it can be, mingo otherwise. */
+export function compileFilter(filter: Document, options: { collation?: Document; variables?: Document } = {}): ((doc: Document) => boolean) | undefined {
+  if (Object.keys(filter).length === 0) return undefined;
+  let query: Query;
+  try {
+    query = new Query(filter, queryOptions(options));
+  } catch (err) {
+    throw commandErrorFrom(err);
+  }
+  // The compiled path knows nothing of collations or `let` variables.
+  const compiled = options.collation || options.variables ? undefined : compileSimpleFilter(filter);
+  if (!compiled) return (doc) => query.test(doc);
+  return (doc) => compiled(doc) ?? query.test(doc);
 }

@@ -1,10 +1,11 @@
-// Selecting documents for a command: plan (index or scan), filter with mingo, then sort,
-// skip and limit. Shared by find, count, distinct, update, delete and findAndModify.
+// Selecting documents for a command: plan (index or scan), filter (compiled-filter.ts), then
+// sort, skip and limit. Shared by find, count, distinct, update, delete and findAndModify.
 import type { Document } from 'bson';
-import { Aggregator, Query } from 'mingo';
+import { Aggregator } from 'mingo';
 import type { Collection } from './collection.ts';
-import { compileSimpleFilter } from './compiled-filter.ts';
 import { commandErrorFrom } from './command-error.ts';
+import { compileFilter } from './compiled-filter.ts';
+import { runFastStages } from './pipeline-fast-paths.ts';
 import { queryOptions } from './mingo-options.ts';
 import { planQuery, type QueryPlan } from './query-planner.ts';
 
@@ -21,20 +22,6 @@ export interface SelectionOptions {
   limit?: number;
   collation?: Document;
   variables?: Document;
-}
-
-export function compileFilter(filter: Document, options: SelectionOptions = {}): ((doc: Document) => boolean) | undefined {
-  if (Object.keys(filter).length === 0) return undefined;
-  let query: Query;
-  try {
-    query = new Query(filter, queryOptions(options));
-  } catch (err) {
-    throw commandErrorFrom(err);
-  }
-  // The compiled path knows nothing of collations or `let` variables.
-  const compiled = options.collation || options.variables ? undefined : compileSimpleFilter(filter);
-  if (!compiled) return (doc) => query.test(doc);
-  return (doc) => compiled(doc) ?? query.test(doc);
 }
 
 export function selectDocuments(collection: Collection | undefined, filter: Document = {}, options: SelectionOptions = {}): Selection {
@@ -57,7 +44,7 @@ export function selectDocuments(collection: Collection | undefined, filter: Docu
         if (docs.length >= stopAfter) break;
       }
     }
-    if (sorted) docs = sortDocuments(docs, options.sort!, options);
+    if (sorted) docs = sortDocuments(docs, options.sort!, { ...options, limit: limit > 0 ? skip + limit : 0 });
   } catch (err) {
     throw commandErrorFrom(err);
   }
@@ -65,8 +52,13 @@ export function selectDocuments(collection: Collection | undefined, filter: Docu
   return { docs, plan, docsExamined };
 }
 
-export function sortDocuments(docs: Document[], sort: Document, options: SelectionOptions = {}): Document[] {
+/** Sorted documents; with `limit`, only the first `limit` of them (a top-k, not a full sort, where it can). */
+function sortDocuments(docs: Document[], sort: Document, options: SelectionOptions): Document[] {
   const keys = Object.keys(sort);
   if (keys.length === 1 && keys[0] === '$natural') return sort.$natural === -1 ? [...docs].reverse() : docs;
+  if (options.limit && !options.collation) {
+    const topK = runFastStages(docs, [{ $sort: sort }, { $limit: options.limit }]);
+    if (topK.rest.length === 0) return topK.docs;
+  }
   return new Aggregator([{ $sort: sort }], queryOptions(options)).run(docs) as Document[];
 }

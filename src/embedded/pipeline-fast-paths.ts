@@ -6,7 +6,7 @@
 // is checked against mingo's own result in test/embedded/pipeline-fast-paths.test.ts.
 import type { Document } from 'bson';
 import { compare, resolve } from 'mingo/util';
-import { compileFilter } from './document-query.ts';
+import { compileFilter } from './compiled-filter.ts';
 import { encodeIndexValue } from './index-key.ts';
 
 type Getter = (doc: Document) => unknown;

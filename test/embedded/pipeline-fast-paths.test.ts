@@ -96,6 +96,9 @@ describe('a leading $match on an indexed field agrees with mingo', () => {
       for (const pipeline of pipelines) {
         assert.deepEqual(await coll.aggregate(pipeline).toArray(), mingoOnly(pipeline), JSON.stringify(pipeline));
       }
+      // find with sort + limit takes the top-k path: same documents as mingo's full sort.
+      const topTen = await coll.find({ rank: { $gte: 8 } }).sort({ loss: -1, name: 1 }).skip(3).limit(10).toArray();
+      assert.deepEqual(topTen, mingoOnly([{ $match: { rank: { $gte: 8 } } }, { $sort: { loss: -1, name: 1 } }, { $skip: 3 }, { $limit: 10 }]));
       const plan = await coll.find({ status: 'FAILED' }).explain('executionStats');
       assert.equal(plan.executionStats.totalDocsExamined, docs.filter((d) => d.status === 'FAILED').length);
     } finally {
