@@ -106,29 +106,43 @@ try {
     await runner.start();
     const standalone: number[] = [];
     const logged: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const out = path.join(dir, `standalone-${round}`);
+    const registryCpuPerStep: number[] = [];
+    const runStandalone = (round: number) => {
       const file = path.join(dir, `standalone-${round}.yaml`);
-      writeFileSync(file, yaml.dump({ ...config, output_dir: out }));
+      writeFileSync(file, yaml.dump({ ...config, output_dir: path.join(dir, `standalone-${round}`) }));
       const argv = builtinTrainCommand(file);
       const events = path.join(dir, `standalone-${round}.jsonl`);
       const res = spawnSync(argv[0]!, argv.slice(1), { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28 });
       writeFileSync(events, res.stdout);
       standalone.push(stepMs(readDone(events)));
-
+    };
+    const runLogged = async (round: number) => {
+      const cpuBefore = process.cpuUsage();
       const doc = await launchTraining({ store, runner, baseDir: repoRoot }, ALL_PROJECTS, { name: `bench-${round}`, project: 'bench', tags: [], configYaml: yaml.dump(config) });
       for (;;) {
         const d = await runner.records.find(doc._id);
         if (d?.status === 'COMPLETED') break;
         if (d?.status === 'FAILED') throw new Error(`trainer failed: ${JSON.stringify(d.error)}`);
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 250));
       }
+      const cpu = process.cpuUsage(cpuBefore);
+      registryCpuPerStep.push((cpu.user + cpu.system) / 1000 / TRAINER_STEPS);
       logged.push(stepMs(readDone(runner.pathsOf(doc._id.toHexString()).eventLog)));
-      console.log(`round ${round + 1}: step time standalone ${standalone.at(-1)!.toFixed(2)} ms, with registry logging ${logged.at(-1)!.toFixed(2)} ms`);
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate which goes first, so drift in the machine's load does not favour one side.
+      if (round % 2 === 0) {
+        runStandalone(round);
+        await runLogged(round);
+      } else {
+        await runLogged(round);
+        runStandalone(round);
+      }
+      console.log(`round ${round + 1}: step time standalone ${standalone.at(-1)!.toFixed(2)} ms, with registry logging ${logged.at(-1)!.toFixed(2)} ms; registry process CPU ${registryCpuPerStep.at(-1)!.toFixed(3)} ms per step (launch, follow, store, status polling included)`);
     }
     await runner.dispose();
     const overhead = (median(logged) / median(standalone) - 1) * 100;
-    console.log(`trainer step (tiny config, ${TRAINER_STEPS} steps): median ${median(standalone).toFixed(2)} ms standalone, ${median(logged).toFixed(2)} ms with registry logging (${overhead >= 0 ? '+' : ''}${overhead.toFixed(1)}%)`);
+    console.log(`trainer step (tiny config, ${TRAINER_STEPS} steps): median ${median(standalone).toFixed(2)} ms standalone, ${median(logged).toFixed(2)} ms with registry logging (${overhead >= 0 ? '+' : ''}${overhead.toFixed(1)}%); registry CPU per step ${median(registryCpuPerStep).toFixed(3)} ms = ${((median(registryCpuPerStep) / median(standalone)) * 100).toFixed(2)}% of a standalone step`);
   }
 } finally {
   await connection.close();

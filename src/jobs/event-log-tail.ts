@@ -16,6 +16,7 @@ const READ_CHUNK_BYTES = 1 << 20;
 export class EventLogTail {
   private offset: number;
   private remainder = Buffer.alloc(0);
+  private chunk: Buffer | null = null;
   private handle: FileHandle | null = null;
   private watcher: FSWatcher | null = null;
   private wake: (() => void) | null = null;
@@ -92,7 +93,8 @@ export class EventLogTail {
     }
     if (this.watching && !this.watcher) this.watch();
     const lines: LogLine[] = [];
-    const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    // One read buffer for the tail's life: a fresh 1 MiB per wake-up (one per trainer step) costs more than the step's parsing.
+    const chunk = (this.chunk ??= Buffer.allocUnsafe(READ_CHUNK_BYTES));
     for (;;) {
       const { bytesRead } = await this.handle.read(chunk, 0, READ_CHUNK_BYTES, this.offset + this.remainder.length);
       if (bytesRead === 0) break;

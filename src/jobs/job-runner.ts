@@ -216,7 +216,8 @@ export class JobRunner {
     const ingest = this.createIngest(doc);
     const committed = doc.eventLogOffset ?? 0;
     const follower = new RunFollower({ tail: new EventLogTail(paths.eventLog, committed), ingest, committedOffset: committed, log: (l) => this.log(l) });
-    const run: ActiveRun = Object.assign(reservation, { doc, child: null, ingest, follower, cancelRequested: false, stopping: false, killTimer: null });
+    // A cancel that arrived while the run was being claimed is kept: it stops the child once spawned.
+    const run: ActiveRun = Object.assign(reservation, { doc, child: null, ingest, follower, cancelRequested: reservation.cancelRequested === true, stopping: false, killTimer: null });
     const following = follower.run();
 
     let argv: string[];
@@ -380,14 +381,15 @@ export class JobRunner {
   /** Queues an INTERRUPTED, CANCELLED or FAILED run again; the trainer resumes from its newest checkpoint. */
   async resume(experimentId: ObjectId): Promise<JobExperimentDoc> {
     const id = experimentId.toHexString();
+    const current = await this.records.find(experimentId);
+    if (!current) throw new NotFoundError('Experiment', id);
+    if (current.runner !== 'builtin' && current.runner !== 'external') {
+      throw new InvalidInputError(['id'], `experiment ${id} was logged from elsewhere (runner ${current.runner}); only runs this server started can be resumed.`);
+    }
     const updated = await this.records.transition(experimentId, RESUMABLE_STATUSES, 'QUEUED', { error: null, endedAt: null });
     if (!updated) {
       const doc = await this.records.find(experimentId);
-      if (!doc) throw new NotFoundError('Experiment', id);
-      throw new InvalidInputError(['id'], `experiment ${id} is ${doc.status}; only ${RESUMABLE_STATUSES.join(', ')} runs can be resumed.`);
-    }
-    if (updated.runner !== 'builtin' && updated.runner !== 'external') {
-      throw new InvalidInputError(['id'], `experiment ${id} was logged from elsewhere (runner ${updated.runner}); only runs this server started can be resumed.`);
+      throw new InvalidInputError(['id'], `experiment ${id} is ${doc?.status ?? current.status}; only ${RESUMABLE_STATUSES.join(', ')} runs can be resumed.`);
     }
     this.announce(updated, 'STATUS', null);
     this.submit(id);
