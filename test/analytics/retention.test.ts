@@ -73,9 +73,10 @@ async function waitFor(condition: () => Promise<boolean>, what: string, timeoutM
 test('setExperimentRetention sets and clears expiresAt, inside the caller scope only', async () => {
   const { id } = await insertRun('kept', null);
   const analytics = new AnalyticsRepository(db);
-  const now = new Date('2026-03-01T00:00:00Z');
+  // A `now` a year ahead, so the engine's 100 ms TTL sweep cannot remove the run mid-test.
+  const now = new Date(Date.UTC(new Date().getUTCFullYear() + 1, 2, 1));
   const updated = await analytics.setRetention(ALL_PROJECTS, id, 30, now);
-  assert.equal(updated.expiresAt!.toISOString(), '2026-03-31T00:00:00.000Z');
+  assert.equal(updated.expiresAt!.toISOString(), new Date(Date.UTC(now.getUTCFullYear(), 2, 31)).toISOString());
   const cleared = await analytics.setRetention(ALL_PROJECTS, id, null, now);
   assert.equal(cleared.expiresAt, undefined);
   assert.equal((await db.collection(COLLECTIONS.experiments).findOne({ _id: id }))!.expiresAt, undefined);

@@ -25,7 +25,8 @@ export async function startTestDatabase(): Promise<TestDatabase> {
     dir,
     async close() {
       await client.close();
-      await engine.stop();
+      // `this.engine`, not the first one: an outage test replaces the engine mid-test.
+      await this.engine.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
