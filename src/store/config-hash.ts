@@ -1,10 +1,30 @@
 // The config hash: sha256 of the normalized config serialized with sorted keys, so the
-// same settings written in a different key order hash the same.
+// same settings written in a different key order hash the same. It is the one definition
+// of "the same config": the registry stores it on every experiment and the trainer checks
+// it before resuming a checkpoint, so a run launched through the API and the checkpoints it
+// writes carry the same hash.
 import { createHash } from 'node:crypto';
 import type { LoraConfigDoc } from './documents.ts';
 
+/**
+ * Keys that do not change what a run computes (where it writes, how often it logs, how many
+ * threads it uses, its labels): two runs that differ only in these have the same config.
+ */
+export const RESULT_NEUTRAL_CONFIG_KEYS: readonly string[] = [
+  'tags',
+  'threads',
+  'device',
+  'output_dir',
+  'save_total_limit',
+  'log_steps',
+  'save_merged',
+];
+
 export function hashConfig(config: LoraConfigDoc): string {
-  return createHash('sha256').update(canonicalJson(config)).digest('hex');
+  const significant = Object.fromEntries(
+    Object.entries(config).filter(([key]) => !RESULT_NEUTRAL_CONFIG_KEYS.includes(key)),
+  );
+  return createHash('sha256').update(canonicalJson(significant)).digest('hex');
 }
 
 /** JSON with object keys sorted at every level and undefined members dropped. */

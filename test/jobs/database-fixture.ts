@@ -18,7 +18,7 @@ export async function startTestDatabase(): Promise<TestDatabase> {
   const engine = await startEmbeddedMongo({ dataDir: path.join(dir, 'db'), port: 0, quiet: true });
   const client = new MongoClient(engine.uri, { serverSelectionTimeoutMS: 5000 });
   await client.connect();
-  return {
+  const database: TestDatabase = {
     db: client.db('lora_registry_test'),
     client,
     engine,
@@ -26,8 +26,9 @@ export async function startTestDatabase(): Promise<TestDatabase> {
     async close() {
       await client.close();
       // `this.engine`, not the first one: an outage test replaces the engine mid-test.
-      await this.engine.stop();
+      await database.engine.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return database;
 }

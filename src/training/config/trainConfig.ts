@@ -1,11 +1,11 @@
 // The trainer's configuration: lora-scripts-style snake_case keys, each with its rule and
 // default. `validateTrainConfig` turns a parsed YAML object into a TrainConfig or throws a
 // ConfigError listing every problem with the key, the value and what is allowed.
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { ConfigError, type ConfigIssue } from '../trainingError.ts';
 import { LR_SCHEDULERS, type LrSchedulerName } from '../optimizer/lrSchedule.ts';
 import { nearestKey } from './nearestKey.ts';
+import { hashConfig } from '../../store/config-hash.ts';
 
 export const TARGET_MODULES = ['c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
 export type TargetModuleName = (typeof TARGET_MODULES)[number];
@@ -142,12 +142,13 @@ export function validateTrainConfig(raw: unknown, baseDir: string, source = 'con
   return config as unknown as TrainConfig;
 }
 
-// Keys that do not change what is computed, so changing them still lets a run resume.
-const KEYS_OUTSIDE_HASH: (keyof TrainConfig)[] = ['tags', 'threads', 'device', 'save_total_limit', 'log_steps', 'save_merged'];
-
-/** sha256 of the config's canonical JSON (sorted keys), excluding keys that don't change the result. */
+/**
+ * The registry's config hash (src/store/config-hash.ts) over the known keys: keys that don't
+ * change the result (tags, threads, device, output_dir, ...) are left out, so changing them
+ * still lets a run resume, and the experiment record and its checkpoints agree.
+ */
 export function configHash(config: TrainConfig): string {
-  const canonical: Record<string, unknown> = {};
-  for (const key of [...KNOWN_KEYS].sort()) if (!KEYS_OUTSIDE_HASH.includes(key)) canonical[key] = config[key];
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+  const known: Record<string, unknown> = {};
+  for (const key of KNOWN_KEYS) known[key] = config[key];
+  return hashConfig(known);
 }
