@@ -7,6 +7,8 @@ import { loadConfigFile, parseConfigText } from '../../src/training/config/loadC
 import { configHash, validateTrainConfig } from '../../src/training/config/trainConfig.ts';
 import { editDistance, nearestKey } from '../../src/training/config/nearestKey.ts';
 import { ConfigError } from '../../src/training/trainingError.ts';
+import { hashConfig } from '../../src/store/config-hash.ts';
+import type { LoraConfigDoc } from '../../src/store/documents.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'config-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -67,13 +69,15 @@ test('required keys, non-mapping documents, bad YAML and unreadable files are pr
   assert.deepEqual(loadConfigFile(file).config.tags, ['a', 'b']);
 });
 
-test('the config hash changes with what affects training, not with tags or threads', () => {
+test('the config hash changes with what affects training, not with tags, threads or output_dir', () => {
   const base = validateTrainConfig({ train_data_dir: 'd', base_model: 'm', output_dir: 'o' }, '/x');
-  const tagged = validateTrainConfig({ train_data_dir: 'd', base_model: 'm', output_dir: 'o', tags: ['t'], threads: 2 }, '/x');
+  const tagged = validateTrainConfig({ train_data_dir: 'd', base_model: 'm', output_dir: 'elsewhere', tags: ['t'], threads: 2 }, '/x');
   const other = validateTrainConfig({ train_data_dir: 'd', base_model: 'm', output_dir: 'o', learning_rate: 0.1 }, '/x');
   assert.equal(configHash(base), configHash(tagged));
   assert.notEqual(configHash(base), configHash(other));
   assert.match(configHash(base), /^[0-9a-f]{64}$/);
+  // The registry's hash of the same normalized config is the same value.
+  assert.equal(hashConfig(base as unknown as LoraConfigDoc), configHash(base));
 });
 
 test('edit distance and nearest key', () => {
