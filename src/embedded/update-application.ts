@@ -41,17 +41,41 @@ export function applyUpdate(doc: Document, u: Document | Document[], options: Up
     result = { _id: doc._id, ...cloneValue(u as Document) };
     if (result._id === undefined) delete result._id;
   } else {
-    const modifier = kind === 'operators' ? withoutSetOnInsert(u as Document, options.inserting) : u;
+    const split = kind === 'operators' ? withoutIdAssignment(withoutSetOnInsert(u as Document, options.inserting)) : { modifier: u };
+    const modifier = split.modifier;
     const target = [cloneValue(doc)];
     if (kind === 'pipeline' || Object.keys(modifier).length > 0) {
       updateOne(target, options.inserting ? {} : options.filter, modifier as Document, { arrayFilters: options.arrayFilters, let: options.variables }, queryOptions());
     }
     result = target[0];
+    if (split.id) {
+      // An upsert's new document takes its _id from the update; elsewhere the value must be the
+      // one the document already has (checked below), which MongoDB accepts as a no-op.
+      if (doc._id === undefined) result = { _id: cloneValue(split.id.value), ...result };
+      else if (encodeIndexValue(split.id.value) !== encodeIndexValue(doc._id)) throw immutableIdError();
+    }
   }
   if (doc._id !== undefined && encodeIndexValue(result._id) !== encodeIndexValue(doc._id)) {
-    throw new CommandError(ErrorCodes.ImmutableField, `Performing an update on the path '_id' would modify the immutable field '_id'`);
+    throw immutableIdError();
   }
   return result;
+}
+
+function immutableIdError(): CommandError {
+  return new CommandError(ErrorCodes.ImmutableField, `Performing an update on the path '_id' would modify the immutable field '_id'`);
+}
+
+/**
+ * Takes a top-level `_id` out of `$set` (where $setOnInsert has been merged on insert): mingo
+ * refuses any update of _id, but MongoDB accepts one that creates the document (upsert) or
+ * leaves the value unchanged, so the caller decides.
+ */
+function withoutIdAssignment(modifier: Document): { modifier: Document; id?: { value: unknown } } {
+  const set = modifier.$set as Document | undefined;
+  if (!set || typeof set !== 'object' || !Object.prototype.hasOwnProperty.call(set, '_id')) return { modifier };
+  const { _id, ...restOfSet } = set;
+  const { $set, ...rest } = modifier;
+  return { modifier: Object.keys(restOfSet).length > 0 ? { ...rest, $set: restOfSet } : rest, id: { value: _id } };
 }
 
 function withoutSetOnInsert(u: Document, inserting: boolean): Document {
