@@ -73,8 +73,13 @@ export function serveConnection(socket: Socket, runCommand: CommandRunner, log: 
       if (reused) detachFromMessageBuffer(command.body);
       const reply = await runCommand(command);
       if (command.noReply || socket.destroyed) return;
+      // Replies leave in request order (the queue runs one command at a time) with flagBits 0:
+      // never moreToCome, which would tell the driver another reply follows. A reply's pieces
+      // go out as one writev.
       const frames = command.opCode === OpCode.QUERY ? encodeOpReply(command.requestId, reply) : encodeOpMsgReply(command.requestId, reply);
+      socket.cork();
       for (const frame of frames) socket.write(frame);
+      socket.uncork();
     } finally {
       // The command's journal record (which holds slices of the message) is on disk by now.
       if (reused) assemblyBusy = false;

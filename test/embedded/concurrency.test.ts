@@ -50,4 +50,35 @@ describe('concurrency', () => {
       await Promise.all(clients.map((client) => client.close()));
     }
   });
+
+  for (const maxPoolSize of [1, undefined]) {
+    it(`answers 40 concurrent bulk writes on one client (maxPoolSize ${maxPoolSize ?? 'default'}) while the monitor polls`, async () => {
+      const client = await new MongoClient(mongo.uri, { ...(maxPoolSize ? { maxPoolSize } : {}), heartbeatFrequencyMS: 500 }).connect();
+      try {
+        const coll = client.db(mongo.db.databaseName).collection<AnyDocument>(`bulk_pool_${maxPoolSize ?? 'default'}`);
+        const results = await Promise.all(
+          Array.from({ length: 40 }, (_, b) =>
+            coll.bulkWrite(
+              [
+                ...Array.from({ length: 50 }, (_, i) => ({ insertOne: { document: { _id: `${b}-${i}`, b, i } } })),
+                { updateMany: { filter: { b }, update: { $inc: { touched: 1 } } } },
+                { updateOne: { filter: { _id: `${b}-counter` }, update: { $inc: { n: 1 } }, upsert: true } },
+                { deleteOne: { filter: { _id: `${b}-0` } } },
+              ],
+              { ordered: b % 2 === 0 },
+            ),
+          ),
+        );
+        for (const result of results) {
+          assert.equal(result.insertedCount, 50);
+          assert.equal(result.modifiedCount, 50);
+          assert.equal(result.upsertedCount, 1);
+          assert.equal(result.deletedCount, 1);
+        }
+        assert.equal(await coll.countDocuments(), 40 * 50);
+      } finally {
+        await client.close();
+      }
+    });
+  }
 });

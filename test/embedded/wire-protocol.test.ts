@@ -7,7 +7,7 @@ import { BSON, type Document } from 'bson';
 import { crc32c } from '../../src/embedded/crc32c.ts';
 import { openMongoUnderTest, type MongoUnderTest } from './mongo-under-test.ts';
 
-function opMsg(requestId: number, body: Document, options: { checksum?: boolean; sequence?: { identifier: string; docs: Document[] } } = {}): Buffer {
+function opMsg(requestId: number, body: Document, options: { checksum?: boolean; flags?: number; sequence?: { identifier: string; docs: Document[] } } = {}): Buffer {
   const parts: Buffer[] = [Buffer.from([0]), Buffer.from(BSON.serialize(body))];
   if (options.sequence) {
     const docs = Buffer.concat(options.sequence.docs.map((d) => Buffer.from(BSON.serialize(d))));
@@ -17,7 +17,7 @@ function opMsg(requestId: number, body: Document, options: { checksum?: boolean;
     parts.push(Buffer.from([1]), size, identifier, docs);
   }
   const flags = Buffer.alloc(4);
-  flags.writeUInt32LE(options.checksum ? 1 : 0);
+  flags.writeUInt32LE((options.checksum ? 1 : 0) | (options.flags ?? 0));
   const payload = Buffer.concat([flags, ...parts]);
   const header = Buffer.alloc(16);
   const length = 16 + payload.length + (options.checksum ? 4 : 0);
@@ -106,6 +106,48 @@ describe('wire protocol', () => {
       const body = BSON.deserialize(reply.subarray(36));
       assert.equal(body.ok, 1);
       assert.equal(body.ismaster, true);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('sends no reply to a moreToCome request and never sets moreToCome on a reply, replies in request order', async () => {
+    const moreToCome = 1 << 1;
+    const exhaustAllowed = 1 << 16;
+    const socket = await openSocket(mongo.uri);
+    try {
+      const db = mongo.db.databaseName;
+      // All in one write, so the server has several requests in hand at once.
+      const requests = [
+        opMsg(11, { insert: 'unacknowledged', documents: [{ _id: 1 }], writeConcern: { w: 0 }, $db: db }, { flags: moreToCome }),
+        opMsg(12, { insert: 'acknowledged', $db: db }, { sequence: { identifier: 'documents', docs: Array.from({ length: 200 }, (_, i) => ({ _id: i })) } }),
+        opMsg(13, { ping: 1, $db: 'admin' }, { flags: exhaustAllowed }),
+        opMsg(14, { insert: 'unacknowledged', documents: [{ _id: 2 }], writeConcern: { w: 0 }, $db: db }, { flags: moreToCome }),
+        opMsg(15, { find: 'acknowledged', filter: {}, batchSize: 1000, $db: db }, { checksum: true }),
+      ];
+      const replies = await new Promise<Buffer[]>((resolve, reject) => {
+        let received = Buffer.alloc(0);
+        const frames: Buffer[] = [];
+        socket.on('data', (chunk: Buffer) => {
+          received = Buffer.concat([received, chunk]);
+          while (received.length >= 4 && received.length >= received.readInt32LE(0)) {
+            frames.push(received.subarray(0, received.readInt32LE(0)));
+            received = received.subarray(received.readInt32LE(0));
+          }
+          // The find answers last: once it is in, any reply to a moreToCome request would be too.
+          if (frames.some((f) => f.readInt32LE(8) === 15)) setTimeout(() => resolve(frames), 50);
+        });
+        socket.once('error', reject);
+        socket.write(Buffer.concat(requests));
+      });
+      assert.deepEqual(replies.map((r) => r.readInt32LE(8)), [12, 13, 15], 'one reply per acknowledged request, in order');
+      for (const reply of replies) {
+        assert.equal(reply.readInt32LE(12), 2013);
+        assert.equal(reply.readUInt32LE(16) & moreToCome, 0, `reply to ${reply.readInt32LE(8)} has moreToCome set`);
+      }
+      const found = BSON.deserialize(replies[2].subarray(21, 21 + replies[2].readInt32LE(21)));
+      assert.equal(found.cursor.firstBatch.length, 200);
+      assert.equal(await mongo.db.collection('unacknowledged').countDocuments(), 2);
     } finally {
       socket.destroy();
     }
