@@ -4,6 +4,7 @@
 // event log (after a crash, a resume or a database outage) never writes a point twice.
 import type { AnyBulkWriteOperation, Collection, Db, ObjectId } from 'mongodb';
 import { COLLECTIONS, METRIC_BUCKET_SIZE, type MetricBucketDoc } from './documents.ts';
+import { MetricRollups, type BucketState } from './metric-rollups.ts';
 import { downsampleBucketSummaries, downsampleRawPoints, type CurvePoint } from './metrics-downsampling.ts';
 
 export interface MetricPointInput {
@@ -33,7 +34,7 @@ export interface RawMetricPoint {
  */
 const RAW_POINTS_PER_REQUESTED_POINT = 100;
 const MAX_CURVE_POINTS = 10_000;
-/** Bucket summaries are small: fetch many per round trip (a 1,000,000-step run has 1,000). */
+/** Bucket summaries are small: fetch many per round trip when read from the bucket documents. */
 const SUMMARY_BATCH_SIZE = 5000;
 const DUPLICATE_KEY = 11000;
 
@@ -137,13 +138,19 @@ function stats(values: readonly number[]): { min: number; max: number; sum: numb
 
 export class MetricsRepository {
   readonly buckets: Collection<MetricBucketDoc>;
+  /** Per-100-bucket summaries that long curves are read from (see metric-rollups.ts). */
+  readonly rollups: MetricRollups;
 
   constructor(db: Db) {
     this.buckets = db.collection<MetricBucketDoc>(COLLECTIONS.metrics);
+    this.rollups = new MetricRollups(db);
   }
 
   async ensureIndexes(): Promise<void> {
-    await this.buckets.createIndex({ experimentId: 1, key: 1, block: 1 }, { name: 'experiment_key_block' });
+    await Promise.all([
+      this.buckets.createIndex({ experimentId: 1, key: 1, block: 1 }, { name: 'experiment_key_block' }),
+      this.rollups.ensureIndexes(),
+    ]);
   }
 
   /**
@@ -162,36 +169,55 @@ export class MetricsRepository {
     if (batches.length === 0) return { written: 0, skipped };
     const ops: AnyBulkWriteOperation<MetricBucketDoc>[] = batches.map((b) => appendOperation(experimentId, b));
     const conflicting = new Set<number>();
+    let inserted = new Set<number>();
     try {
-      await this.buckets.bulkWrite(ops, { ordered: false });
+      const res = await this.buckets.bulkWrite(ops, { ordered: false });
+      inserted = new Set(Object.keys(res.upsertedIds).map(Number));
     } catch (err) {
       const writeErrors = duplicateKeyWriteErrors(err);
       if (!writeErrors) throw err;
       for (const index of writeErrors) conflicting.add(index);
+      const partial = (err as { result?: { upsertedIds?: Record<string, unknown> } }).result?.upsertedIds;
+      if (partial) inserted = new Set(Object.keys(partial).map(Number));
     }
     let written = 0;
     let replayed = 0;
+    // The rollups get each touched bucket's absolute state: known for fresh buckets (the
+    // batch itself) and merges (the merged document), read back for appends to stored buckets.
+    const states: BucketState[] = [];
+    const appendedIds: string[] = [];
     for (let i = 0; i < batches.length; i++) {
+      const batch = batches[i]!;
       if (!conflicting.has(i)) {
-        written += batches[i]!.steps.length;
+        written += batch.steps.length;
+        if (inserted.has(i)) states.push({ key: batch.key, block: batch.block, count: batch.steps.length, lastStep: batch.steps.at(-1)!, ...stats(batch.values) });
+        else appendedIds.push(batch.id);
         continue;
       }
-      const added = await this.mergeIntoBucket(experimentId, batches[i]!);
-      written += added;
-      replayed += batches[i]!.steps.length - added;
+      const merge = await this.mergeIntoBucket(experimentId, batch);
+      written += merge.added;
+      replayed += batch.steps.length - merge.added;
+      states.push(merge.state);
     }
+    if (appendedIds.length > 0) {
+      const docs = await this.buckets
+        .find({ _id: { $in: appendedIds } }, { projection: { _id: 0, key: 1, block: 1, count: 1, sum: 1, min: 1, max: 1, lastStep: 1 } })
+        .toArray();
+      states.push(...(docs as BucketState[]));
+    }
+    await this.rollups.record(experimentId, states);
     return { written, skipped: skipped + replayed };
   }
 
-  /** Adds the batch's steps that the bucket lacks; returns how many were added. */
-  private async mergeIntoBucket(experimentId: ObjectId, batch: BucketBatch): Promise<number> {
+  /** Adds the batch's steps that the bucket lacks; returns how many were added and the bucket's state after. */
+  private async mergeIntoBucket(experimentId: ObjectId, batch: BucketBatch): Promise<{ added: number; state: BucketState }> {
     for (;;) {
       const doc = await this.buckets.findOne({ _id: batch.id });
       if (!doc) {
         // The bucket vanished between the failed upsert and this read (deleted run); retry as a fresh append.
         try {
           await this.buckets.bulkWrite([appendOperation(experimentId, batch)], { ordered: false });
-          return batch.steps.length;
+          return { added: batch.steps.length, state: { key: batch.key, block: batch.block, count: batch.steps.length, lastStep: batch.steps.at(-1)!, ...stats(batch.values) } };
         } catch (err) {
           if (!duplicateKeyWriteErrors(err)) throw err;
           continue;
@@ -205,7 +231,9 @@ export class MetricsRepository {
         merged.push({ step: batch.steps[i]!, value: batch.values[i]!, time: batch.times[i]! });
         added++;
       }
-      if (added === 0) return 0;
+      // Nothing new (a replay): still hand back the state, which repairs a rollup entry that a
+      // crash between the bucket write and the rollup write left behind.
+      if (added === 0) return { added: 0, state: { key: batch.key, block: batch.block, count: doc.count, sum: doc.sum, min: doc.min, max: doc.max, lastStep: doc.lastStep } };
       merged.sort((a, b) => a.step - b.step);
       const values = merged.map((p) => p.value);
       const { min, max, sum } = stats(values);
@@ -227,7 +255,7 @@ export class MetricsRepository {
           },
         },
       );
-      if (result.matchedCount === 1) return added;
+      if (result.matchedCount === 1) return { added, state: { key: batch.key, block: batch.block, count: merged.length, sum, min, max, lastStep: merged[merged.length - 1]!.step } };
       // Another writer changed the bucket meanwhile: read it again and redo the merge.
     }
   }
@@ -249,18 +277,19 @@ export class MetricsRepository {
   /**
    * At most `points` points of the curve of `key`, each one covering a contiguous range of
    * steps: `step` is the range's last step, `value` its mean, `min`/`max` its extremes.
-   * Short curves are cut from the raw points; long ones from the bucket summaries, whose
-   * number is one per METRIC_BUCKET_SIZE steps, so a 1,000,000-step run is read as 1,000
-   * small documents with the arrays projected away.
+   * Short curves (at most RAW_POINTS_PER_REQUESTED_POINT stored steps per requested point)
+   * are cut from the raw points; longer ones from the bucket summaries kept in the rollups,
+   * 100 buckets per document, so a 1,000,000-step run is read as 10 small documents.
    */
   async readCurve(experimentId: ObjectId, key: string, points: number): Promise<CurvePoint[]> {
     if (!Number.isSafeInteger(points) || points < 1 || points > MAX_CURVE_POINTS) {
       throw new RangeError(`points: ${points} is not allowed; give an integer from 1 to ${MAX_CURVE_POINTS}.`);
     }
     const filter = { experimentId, key };
+    const ends = { block: 1, count: 1, firstStep: 1, lastStep: 1 };
     const [firstBucket, lastBucket] = await Promise.all([
-      this.buckets.findOne(filter, { sort: { block: 1 }, projection: { block: 1, firstStep: 1 } }),
-      this.buckets.findOne(filter, { sort: { block: -1 }, projection: { block: 1, lastStep: 1 } }),
+      this.buckets.findOne(filter, { sort: { block: 1 }, projection: ends }),
+      this.buckets.findOne(filter, { sort: { block: -1 }, projection: ends }),
     ]);
     if (!firstBucket || !lastBucket) return [];
     const spannedSteps = lastBucket.lastStep - firstBucket.firstStep + 1;
@@ -271,15 +300,20 @@ export class MetricsRepository {
         .toArray();
       return downsampleRawPoints(docs, points);
     }
-    const summaries = await this.buckets
-      .find(filter, { projection: { _id: 0, count: 1, min: 1, max: 1, sum: 1, lastStep: 1 }, batchSize: SUMMARY_BATCH_SIZE })
-      .sort({ block: 1 })
-      .toArray();
+    const summaries = (await this.rollups.bucketSummaries(experimentId, key, firstBucket, lastBucket)) ?? (await this.bucketDocumentSummaries(experimentId, key));
     return downsampleBucketSummaries(summaries, points);
   }
 
+  /** The summaries straight from the bucket documents: one document per bucket (buckets written before the rollups). */
+  private async bucketDocumentSummaries(experimentId: ObjectId, key: string): Promise<Pick<MetricBucketDoc, 'count' | 'min' | 'max' | 'sum' | 'lastStep'>[]> {
+    return this.buckets
+      .find({ experimentId, key }, { projection: { _id: 0, count: 1, min: 1, max: 1, sum: 1, lastStep: 1 }, batchSize: SUMMARY_BATCH_SIZE })
+      .sort({ block: 1 })
+      .toArray();
+  }
+
   async deleteForExperiment(experimentId: ObjectId): Promise<number> {
-    const res = await this.buckets.deleteMany({ experimentId });
+    const [res] = await Promise.all([this.buckets.deleteMany({ experimentId }), this.rollups.deleteForExperiment(experimentId)]);
     return res.deletedCount;
   }
 }
