@@ -75,6 +75,17 @@ describe('aggregation', () => {
     assert.deepEqual(await coll.findOne({ _id: 1 }), runs[0]);
   });
 
+  it('leaves the stored documents untouched when a reshaping stage follows a $match and $group', async () => {
+    const nested = mongo.db.collection<AnyDocument>('nested');
+    await nested.insertMany([{ _id: 1, g: 'x', sub: { a: 1 }, list: [{ v: 1 }] }, { _id: 2, g: 'x', sub: { a: 2 }, list: [{ v: 2 }] }]);
+    await nested.aggregate([{ $match: { g: 'x' } }, { $set: { 'sub.b': 1, 'list.w': 2 } }, { $unset: 'g' }]).toArray();
+    const grouped = await nested
+      .aggregate([{ $match: { g: 'x' } }, { $group: { _id: '$g', subs: { $push: '$sub' }, first: { $first: '$sub' } } }, { $set: { 'first.c': 3 } }])
+      .toArray();
+    assert.deepEqual(grouped, [{ _id: 'x', subs: [{ a: 1 }, { a: 2 }], first: { a: 1, c: 3 } }]);
+    assert.deepEqual(await nested.find().sort({ _id: 1 }).toArray(), [{ _id: 1, g: 'x', sub: { a: 1 }, list: [{ v: 1 }] }, { _id: 2, g: 'x', sub: { a: 2 }, list: [{ v: 2 }] }]);
+  });
+
   it('joins with $lookup, both forms', async () => {
     const joined = await coll.aggregate([{ $match: { _id: { $in: [1, 3] } } }, { $lookup: { from: 'projects', localField: 'project', foreignField: '_id', as: 'p' } }, { $project: { owner: { $first: '$p.owner' } } }, { $sort: { _id: 1 } }]).toArray();
     assert.deepEqual(joined, [{ _id: 1, owner: 'ann' }, { _id: 3, owner: 'bob' }]);

@@ -69,13 +69,18 @@ export function runPipeline(ctx: CommandContext, collectionName: string | null, 
     } else {
       selection = selectDocuments(collection, {}, options);
     }
-    input = untouched ? selection.docs : selection.docs.map(cloneValue);
+    input = selection.docs;
   }
   try {
+    // The fast paths only read their input (their output may share values with stored
+    // documents), so copies are made only of what reaches a mingo stage that may rewrite it:
+    // after a compiled $match/$group that is the matches or a few group rows, not every
+    // stored document selected.
     const fast = options.collation ? { docs: input, rest: stages } : runFastStages(input, stages);
     if (fast.rest.length === 0) return { docs: fast.docs, selection };
+    const mingoInput = untouched || readsOnly(fast.rest) ? fast.docs : fast.docs.map(cloneValue);
     const aggregator = new Aggregator(fast.rest, queryOptions({ ...options, collectionResolver: resolveCollection }));
-    return { docs: aggregator.run(fast.docs) as Document[], selection };
+    return { docs: aggregator.run(mingoInput) as Document[], selection };
   } catch (err) {
     throw commandErrorFrom(err);
   }
