@@ -5,6 +5,8 @@ import type { ObjectId } from 'mongodb';
 export const COLLECTIONS = {
   experiments: 'experiments',
   metrics: 'metrics',
+  /** Second summary level of `metrics` (src/store/metric-rollups.ts). */
+  metricRollups: 'metricRollups',
   checkpoints: 'checkpoints',
   artifacts: 'artifacts',
   datasets: 'datasets',

@@ -200,6 +200,7 @@ export class ExperimentRepository {
   /** Children first, so an interrupted delete never leaves records without their run. */
   private async removeRecords(id: ObjectId): Promise<{ checkpoints: number; artifacts: number; metricBuckets: number }> {
     const metrics = await this.db.collection(COLLECTIONS.metrics).deleteMany({ experimentId: id });
+    await this.db.collection(COLLECTIONS.metricRollups).deleteMany({ experimentId: id });
     const artifacts = await this.artifacts.deleteMany({ experimentId: id });
     const checkpoints = await this.checkpoints.deleteMany({ experimentId: id });
     await this.experiments.deleteOne({ _id: id });

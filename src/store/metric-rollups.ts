@@ -8,8 +8,9 @@
 // concurrent writers and a crash between the bucket write and the rollup write (repaired by
 // the replay, whose merge path re-syncs the entry) therefore never leave a wrong entry.
 import type { AnyBulkWriteOperation, Collection, Db, ObjectId } from 'mongodb';
+import { COLLECTIONS } from './documents.ts';
 
-export const METRIC_ROLLUP_COLLECTION = 'metricRollups';
+export const METRIC_ROLLUP_COLLECTION = COLLECTIONS.metricRollups;
 /** Buckets per rollup document: 100 buckets of 1,000 steps, so one rollup per 100,000 steps. */
 export const METRIC_ROLLUP_GROUP_SIZE = 100;
 

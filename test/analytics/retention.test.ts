@@ -59,6 +59,7 @@ async function recordCounts(id: ObjectId): Promise<number[]> {
     db.collection(COLLECTIONS.metrics).countDocuments({ experimentId: id }),
     db.collection(COLLECTIONS.checkpoints).countDocuments({ experimentId: id }),
     db.collection(COLLECTIONS.artifacts).countDocuments({ experimentId: id }),
+    db.collection(COLLECTIONS.metricRollups).countDocuments({ experimentId: id }),
   ]);
 }
 
@@ -93,13 +94,13 @@ test('the TTL index removes an expired experiment; the sweeper then removes its 
   const ttlWaitMs = database.external ? 150_000 : 10_000;
   await waitFor(async () => (await recordCounts(expired.id))[0] === 0, 'the TTL monitor to delete the expired experiment', ttlWaitMs);
   // TTL deletes the experiment document only: its records are still there.
-  assert.deepEqual(await recordCounts(expired.id), [0, 3, 2, 2]);
+  assert.deepEqual(await recordCounts(expired.id), [0, 3, 2, 2, 2]);
 
   const report = await sweepExpiredExperiments(db);
   assert.deepEqual([report.experiments, report.metricBuckets, report.checkpoints, report.artifacts], [0, 3, 2, 2]);
-  assert.deepEqual(await recordCounts(expired.id), [0, 0, 0, 0]);
-  assert.deepEqual(await recordCounts(keep.id), [1, 3, 2, 2]);
-  assert.deepEqual(await recordCounts(later.id), [1, 3, 2, 2]);
+  assert.deepEqual(await recordCounts(expired.id), [0, 0, 0, 0, 0]);
+  assert.deepEqual(await recordCounts(keep.id), [1, 3, 2, 2, 2]);
+  assert.deepEqual(await recordCounts(later.id), [1, 3, 2, 2, 2]);
 });
 
 test('an experiment past expiresAt that TTL has not reached yet goes with its records and, when asked, its files inside the workspace', async () => {
@@ -108,8 +109,8 @@ test('an experiment past expiresAt that TTL has not reached yet goes with its re
   await mkdir(path.join(workspace, 'soon-ckpt-1'));
   const report = await sweepExpiredExperiments(db, { now: new Date(Date.now() + 15 * 3_600_000), deleteFilesUnder: workspace });
   assert.equal(report.experiments, 1);
-  assert.deepEqual(await recordCounts(soon.id), [0, 0, 0, 0]);
-  assert.deepEqual(await recordCounts(other.id), [1, 3, 2, 2]);
+  assert.deepEqual(await recordCounts(soon.id), [0, 0, 0, 0, 0]);
+  assert.deepEqual(await recordCounts(other.id), [1, 3, 2, 2, 2]);
   await assert.rejects(stat(soon.artifactFile), { code: 'ENOENT' });
   await assert.rejects(stat(path.join(workspace, 'soon-ckpt-1')), { code: 'ENOENT' });
   await stat(other.artifactFile);

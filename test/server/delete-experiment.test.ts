@@ -40,6 +40,7 @@ async function createRunWithFiles(name: string, outputDir: string): Promise<stri
     { _id: `${id}:loss:0` as never, experimentId: new ObjectId(id), key: 'loss', block: 0 },
     { _id: `${id}:lr:0` as never, experimentId: new ObjectId(id), key: 'lr', block: 0 },
   ]);
+  await server.store.db.collection(COLLECTIONS.metricRollups).insertOne({ _id: `${id}:loss:0` as never, experimentId: new ObjectId(id), key: 'loss', group: 0 });
   return id;
 }
 
@@ -54,10 +55,11 @@ test('records go with the experiment; files stay unless asked', async () => {
   assert.deepEqual(data.deleteExperiment, {
     deletedId: keep, deletedCheckpoints: 1, deletedArtifacts: 2, deletedMetricBuckets: 2, deletedFiles: [], skippedFiles: [],
   });
-  for (const collection of [COLLECTIONS.metrics, COLLECTIONS.checkpoints, COLLECTIONS.artifacts]) {
+  for (const collection of [COLLECTIONS.metrics, COLLECTIONS.metricRollups, COLLECTIONS.checkpoints, COLLECTIONS.artifacts]) {
     assert.equal(await countFor(collection, keep), 0, collection);
   }
   assert.equal(await countFor(COLLECTIONS.metrics, other), 2, 'other runs keep their metrics');
+  assert.equal(await countFor(COLLECTIONS.metricRollups, other), 1, 'other runs keep their metric rollups');
   assert.equal(await countFor(COLLECTIONS.artifacts, other), 2);
   assert.equal(existsSync(path.join(server.workspaceDir, 'keep-files', 'adapter_model.safetensors')), true);
   const again = await gql(server.url, 'query($id: ID!) { experiment(id: $id) { id } }', { id: keep });

@@ -30,7 +30,7 @@ export interface RetentionSweepOptions {
 }
 
 const ID_CHUNK = 1000;
-const CHILD_COLLECTIONS = [COLLECTIONS.metrics, COLLECTIONS.checkpoints, COLLECTIONS.artifacts] as const;
+const CHILD_COLLECTIONS = [COLLECTIONS.metrics, COLLECTIONS.metricRollups, COLLECTIONS.checkpoints, COLLECTIONS.artifacts] as const;
 
 /** One sweep: expired experiments with their records, then orphaned records. */
 export async function sweepExpiredExperiments(db: Db, options: RetentionSweepOptions = {}): Promise<RetentionSweepReport> {
@@ -98,6 +98,7 @@ async function deleteChildren(
       for (const a of artifacts) if (typeof a.path === 'string') filePaths.push(a.path);
     }
     report.metricBuckets += (await db.collection(COLLECTIONS.metrics).deleteMany(byRun)).deletedCount;
+    await db.collection(COLLECTIONS.metricRollups).deleteMany(byRun);
     report.artifacts += (await db.collection(COLLECTIONS.artifacts).deleteMany(byRun)).deletedCount;
     report.checkpoints += (await db.collection(COLLECTIONS.checkpoints).deleteMany(byRun)).deletedCount;
   }
