@@ -41,7 +41,7 @@ export function applyUpdate(doc: Document, u: Document | Document[], options: Up
     result = { _id: doc._id, ...cloneValue(u as Document) };
     if (result._id === undefined) delete result._id;
   } else {
-    const split = kind === 'operators' ? withoutIdAssignment(withoutSetOnInsert(u as Document, options.inserting)) : { modifier: u };
+    const split: { modifier: Document | Document[]; id?: { value: unknown } } = kind === 'operators' ? withoutIdAssignment(withoutSetOnInsert(u as Document, options.inserting)) : { modifier: u };
     const modifier = split.modifier;
     const target = [cloneValue(doc)];
     if (kind === 'pipeline' || Object.keys(modifier).length > 0) {
