@@ -1,39 +1,16 @@
 // Compiled fast paths for the stages analytical pipelines lean on: $match (compiled filters,
-// see compiled-filter.ts), $group, $sort + $limit, $skip, $limit. mingo interprets every
+// see compiled-filter.ts), $group, $sort + $limit, $skip, $limit, and $project/$addFields
+// (pipeline-projection-fast-paths.ts). mingo interprets every
 // expression per document (about 500 ms for a five-accumulator $group over 100,000
 // documents); these compile a stage once into plain loops. A stage is taken here only when
 // every part of it is understood; otherwise it and everything after it go to mingo. Each path
 // is checked against mingo's own result in test/embedded/pipeline-fast-paths.test.ts.
 import type { Document } from 'bson';
-import { compare, resolve } from 'mingo/util';
+import { compare } from 'mingo/util';
 import { compileFilter } from './compiled-filter.ts';
 import { encodeIndexValue } from './index-key.ts';
-
-type Getter = (doc: Document) => unknown;
-
-/** A field path (`$a.b`) or a constant, compiled; undefined for anything needing mingo. */
-function compileOperand(expr: unknown): Getter | undefined {
-  if (typeof expr === 'string') {
-    if (!expr.startsWith('$')) return () => expr;
-    if (expr.startsWith('$$')) return undefined;
-    const path = expr.slice(1);
-    if (!path.includes('.')) return (doc) => doc[path];
-    const parts = path.split('.');
-    // Walk plain nested documents directly; a path through an array takes mingo's resolve,
-    // which maps the rest of the path over the elements.
-    return (doc) => {
-      let value: unknown = doc;
-      for (const part of parts) {
-        if (value === null || typeof value !== 'object') return undefined;
-        if (Array.isArray(value)) return resolve(doc, path);
-        value = (value as Document)[part];
-      }
-      return value;
-    };
-  }
-  if (typeof expr === 'number' || typeof expr === 'boolean' || expr === null) return () => expr;
-  return undefined;
-}
+import { compileOperand, type Getter } from './pipeline-operands.ts';
+import { compileAddFields, compileProject, LeaveToMingo } from './pipeline-projection-fast-paths.ts';
 
 /** `_id` of a $group: null/constant, a field path, or a document of field paths. */
 function compileGroupKey(expr: unknown): Getter | undefined {
@@ -295,6 +272,16 @@ export function runFastStages(input: Document[], stages: Document[]): { docs: Do
       if (!result) break;
       docs = result;
       i += 2;
+    } else if (name === '$project' || name === '$addFields' || name === '$set') {
+      const reshape = name === '$project' ? compileProject(stage.$project) : compileAddFields(stage[name]);
+      if (!reshape) break;
+      try {
+        docs = reshape(docs);
+      } catch (err) {
+        if (err instanceof LeaveToMingo) break;
+        throw err;
+      }
+      i++;
     } else if (name === '$limit' && typeof stage.$limit === 'number' && Number.isInteger(stage.$limit) && stage.$limit > 0) {
       docs = docs.slice(0, stage.$limit);
       i++;

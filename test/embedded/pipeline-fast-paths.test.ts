@@ -21,6 +21,9 @@ function sampleDocuments(count: number): Document[] {
     doc.score = i % 19 === 0 ? Number.NaN : i % 23 === 0 ? 'none' : (i % 101) / 7;
     doc.when = new Date(1_700_000_000_000 + (i % 50) * 1000);
     doc.name = `run-${(i * 7919) % count}`;
+    // Search tokens: words with repeats, an empty list, null, or none at all.
+    if (i % 10 === 0) doc.tokens = null;
+    else if (i % 9 !== 0) doc.tokens = i % 31 === 0 ? [] : Array.from({ length: 1 + (i % 5) }, (_, k) => ['ukiyo', '富士山', 'cat', 'a', 'b'][(i * (k + 3)) % 5]);
     return doc;
   });
 }
@@ -45,6 +48,18 @@ const pipelines: Document[][] = [
   [{ $sort: { when: 1, _id: -1 } }, { $limit: 10 }, { $skip: 3 }],
   [{ $sort: { 'config.lr': 1, name: -1 } }, { $limit: 7 }],
   [{ $skip: 2990 }, { $limit: 5 }],
+  [
+    { $match: { tokens: { $in: ['富士山', 'ukiyo'] } } },
+    { $project: { _id: 1, tokens: 1 } },
+    { $addFields: { matchedWords: { $setIntersection: [{ $ifNull: ['$tokens', []] }, ['富士山', 'ukiyo']] } } },
+    { $project: { _id: 1, matchedWords: 1, searchScore: { $size: '$matchedWords' } } },
+    { $sort: { searchScore: -1, _id: -1 } },
+    { $limit: 21 },
+  ],
+  [{ $project: { name: 1, rank: 1 } }, { $limit: 50 }],
+  [{ $project: { _id: 0, name: 1, n: { $size: { $ifNull: ['$tokens', []] } }, lr: '$config.lr', fixed: 'x', when: 1 } }],
+  [{ $set: { both: { $setIntersection: [['cat', 'a', 'zzz'], '$tokens'] }, first: { $ifNull: ['$loss', '$score', null] } } }],
+  [{ $addFields: { rank: { $ifNull: ['$config.rank', null] }, n: { $size: { $ifNull: ['$tokens', ['none']] } } } }, { $group: { _id: '$n', ranks: { $addToSet: '$rank' } } }],
 ];
 
 function mingoOnly(pipeline: Document[]): Document[] {
@@ -66,6 +81,14 @@ describe('pipeline fast paths agree with mingo', () => {
     const fast = runFastStages(docs, pipeline);
     assert.equal(fast.rest.length, 1);
     assert.equal(fast.docs, docs);
+  });
+
+  it('leaves $project/$addFields to mingo where a value needs it ($size of a non-array, a missing result)', () => {
+    for (const stage of [{ $project: { n: { $size: '$tokens' } } }, { $addFields: { copy: '$notThere' } }, { $project: { name: 0 } }, { $project: { name: 1, 'config.lr': 1 } }]) {
+      const fast = runFastStages(docs, [stage]);
+      assert.equal(fast.rest.length, 1, JSON.stringify(stage));
+      assert.equal(fast.docs, docs);
+    }
   });
 
   it('leaves a sort on array values to mingo', () => {
