@@ -198,7 +198,7 @@ function compileGroup(spec: unknown): ((docs: Document[]) => Document[]) | undef
     for (const doc of docs) {
       const id = keyOf(doc);
       // A primitive key is its own map key; others go through the index encoding (1 and 1.0 alike).
-      const mapKey = typeof id === 'string' ? `s${id}` : encodeIndexValue(id);
+      const mapKey = typeof id === 'string' ? `s${id}` : groupMapKey(id);
       let group = groups.get(mapKey);
       if (!group) groups.set(mapKey, (group = { id: id ?? null, states: fields.map(newState) }));
       for (let i = 0; i < fields.length; i++) fields[i][1].add(group.states[i], doc);
@@ -211,6 +211,25 @@ function compileGroup(spec: unknown): ((docs: Document[]) => Document[]) | undef
     }
     return out;
   };
+}
+
+/**
+ * The map key of a group `_id`. A document of strings, finite numbers and nulls (the usual
+ * compound key) is spelled out directly, each value tagged with its type and strings with
+ * their length so no two keys collide; anything else takes the index encoding, which costs
+ * several times more per document.
+ */
+function groupMapKey(id: unknown): string {
+  if (id === null || typeof id !== 'object' || Object.getPrototypeOf(id) !== Object.prototype) return encodeIndexValue(id);
+  let key = '\u0000k';
+  for (const field in id as Document) {
+    const value = (id as Document)[field];
+    if (typeof value === 'string') key += `${field.length}:${field}s${value.length}:${value}`;
+    else if (typeof value === 'number' && Number.isFinite(value)) key += `${field.length}:${field}d${value};`;
+    else if (value === null) key += `${field.length}:${field}n`;
+    else return encodeIndexValue(id);
+  }
+  return key;
 }
 
 /** $sort followed by $limit: keep the best k in a sorted buffer instead of sorting everything. */

@@ -36,6 +36,8 @@ const pipelines: Document[][] = [
   [{ $group: { _id: '$config.lr', first: { $first: '$name' }, last: { $last: '$name' }, count: { $count: {} }, latest: { $max: '$when' }, earliest: { $min: '$when' } } }],
   [{ $group: { _id: { r: '$rank', s: '$status' }, names: { $push: '$name' }, ranks: { $addToSet: '$config.rank' } } }],
   [{ $group: { _id: null, avg: { $avg: '$loss' }, statuses: { $addToSet: '$status' } } }],
+  [{ $group: { _id: { score: '$score', s: '$status', when: '$when' }, n: { $sum: 1 } } }],
+  [{ $group: { _id: { lr: '$config.lr', s: '$status', name: '$name' }, n: { $sum: 1 } } }, { $group: { _id: '$n', groups: { $sum: 1 } } }],
   [{ $group: { _id: '$status', losses: { $push: '$loss' }, first: { $first: '$loss' }, last: { $last: '$config.lr' }, seen: { $addToSet: '$loss' } } }],
   [{ $group: { _id: '$missingField', n: { $sum: 1 }, weighted: { $sum: 0.1 } } }],
   [{ $group: { _id: '$config.rank', pop: { $stdDevPop: '$loss' }, samp: { $stdDevSamp: '$loss' }, avg: { $avg: '$loss' } } }],
