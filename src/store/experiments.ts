@@ -15,6 +15,7 @@ import { BATCH_READ_SIZE } from './batch-reads.ts';
 import { hashConfig } from './config-hash.ts';
 import { assertProjectInScope, withinScope, type ProjectScope } from './scope.ts';
 import { removeRunFiles } from './run-file-removal.ts';
+import { MetricsRepository } from './metrics.ts';
 import { experimentSearchTokens } from '../analytics/search-tokens.ts';
 
 export const MAX_PAGE_SIZE = 100;
@@ -199,12 +200,12 @@ export class ExperimentRepository {
 
   /** Children first, so an interrupted delete never leaves records without their run. */
   private async removeRecords(id: ObjectId): Promise<{ checkpoints: number; artifacts: number; metricBuckets: number }> {
-    const metrics = await this.db.collection(COLLECTIONS.metrics).deleteMany({ experimentId: id });
-    await this.db.collection(COLLECTIONS.metricRollups).deleteMany({ experimentId: id });
+    // The metrics repository knows every collection a curve lives in (buckets and rollups).
+    const metricBuckets = await new MetricsRepository(this.db).deleteForExperiment(id);
     const artifacts = await this.artifacts.deleteMany({ experimentId: id });
     const checkpoints = await this.checkpoints.deleteMany({ experimentId: id });
     await this.experiments.deleteOne({ _id: id });
-    return { checkpoints: checkpoints.deletedCount, artifacts: artifacts.deletedCount, metricBuckets: metrics.deletedCount };
+    return { checkpoints: checkpoints.deletedCount, artifacts: artifacts.deletedCount, metricBuckets };
   }
 }
 
