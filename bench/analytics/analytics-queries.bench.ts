@@ -12,6 +12,8 @@ import { ALL_PROJECTS } from '../../src/store/scope.ts';
 
 const COUNT = Number(process.env.BENCH_EXPERIMENTS ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+/** Only the cases whose name contains this text (e.g. BENCH_ONLY=search), for quick reruns. */
+const ONLY = process.env.BENCH_ONLY ?? '';
 
 interface Timing {
   median: number;
@@ -73,7 +75,7 @@ try {
     { name: 'bestExperiments FINAL_LOSS k=10', target: null, run: () => analytics.bestExperiments(ALL_PROJECTS, 'FINAL_LOSS', 10) },
   ];
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
-  for (const c of cases) {
+  for (const c of cases.filter((c) => c.name.includes(ONLY))) {
     const t = await timeRuns(c.run);
     const verdict = c.target === null ? '' : t.median <= c.target ? ` (target <= ${c.target} ms: met)` : ` (target <= ${c.target} ms: NOT met)`;
     console.log(`${c.name}: median ${t.median.toFixed(1)} ms [min ${t.min.toFixed(1)}, max ${t.max.toFixed(1)}], CPU median ${t.cpuMedian.toFixed(1)} ms, over ${RUNS} runs${verdict}`);
