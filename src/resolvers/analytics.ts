@@ -1,5 +1,6 @@
 // Resolvers of the analytics queries: argument checks and shaping only; every question is
 // answered by the analytics repository (src/store/analytics), inside the caller's scope.
+import DataLoader from 'dataloader';
 import type { ObjectId } from 'mongodb';
 import type { ExperimentDoc, ExperimentStatus } from '../store/documents.ts';
 import { parseObjectId } from '../store/experiments.ts';
@@ -13,6 +14,14 @@ import type { ExperimentGroupKey, Resolvers } from './generated/resolvers-types.
 /** One repository per request; it only holds collection handles. */
 function analyticsOf(ctx: RequestContext): AnalyticsRepository {
   return ctx.perRequest('analytics', () => new AnalyticsRepository(ctx.store.db));
+}
+
+/** Diagnoses of the experiments a request resolves, their curves read together (a page costs a fixed number of commands). */
+function diagnosisLoader(ctx: RequestContext): DataLoader<ExperimentDoc, DiagnosisFinding[], string> {
+  return ctx.perRequest('diagnosisByExperiment', () => new DataLoader(
+    (experiments: readonly ExperimentDoc[]) => analyticsOf(ctx).diagnoseRuns(experiments),
+    { cacheKeyFn: (experiment) => experiment._id.toHexString() },
+  ));
 }
 
 async function loadExperiment(ctx: RequestContext, id: ObjectId): Promise<ExperimentDoc> {
@@ -131,7 +140,7 @@ export const analyticsResolvers: Resolvers = {
 
   Experiment: {
     async diagnosis(experiment, _args, ctx) {
-      const findings = await analyticsOf(ctx).diagnose(experiment);
+      const findings = await diagnosisLoader(ctx).load(experiment);
       return findings.map(findingOf);
     },
   },

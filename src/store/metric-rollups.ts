@@ -56,6 +56,12 @@ export interface BucketSummary {
   lastStep: number;
 }
 
+/** What the rollups are checked against: the first or last stored bucket of a curve. */
+export interface BucketEnd {
+  count: number;
+  lastStep: number;
+}
+
 export function metricRollupId(experimentId: ObjectId, key: string, group: number): string {
   return `${experimentId.toHexString()}:${key}:${group}`;
 }
@@ -105,27 +111,9 @@ export class MetricRollups {
    * match the stored buckets at both ends (data written before rollups existed), in which
    * case the caller reads the buckets themselves.
    */
-  async bucketSummaries(
-    experimentId: ObjectId,
-    key: string,
-    firstBucket: { block: number; count: number; lastStep: number },
-    lastBucket: { block: number; count: number; lastStep: number },
-  ): Promise<BucketSummary[] | null> {
+  async bucketSummaries(experimentId: ObjectId, key: string, firstBucket: BucketEnd, lastBucket: BucketEnd): Promise<BucketSummary[] | null> {
     const docs = await this.rollups.find({ experimentId, key }, { projection: { _id: 0, group: 1, entries: 1 } }).sort({ group: 1 }).toArray();
-    const out: BucketSummary[] = [];
-    for (const doc of docs) {
-      const entries = doc.entries ?? {};
-      for (let offset = 0; offset < METRIC_ROLLUP_GROUP_SIZE; offset++) {
-        const e = entries[`b${offset}`];
-        if (e) out.push({ count: e.n, sum: e.s, min: e.lo, max: e.hi, lastStep: e.last });
-      }
-    }
-    const first = out[0];
-    const last = out.at(-1);
-    if (!first || !last) return null;
-    const matches = (s: BucketSummary, b: { count: number; lastStep: number }) => s.count === b.count && s.lastStep === b.lastStep;
-    if (!matches(first, firstBucket) || !matches(last, lastBucket)) return null;
-    return out;
+    return summariesOfRollups(docs, firstBucket, lastBucket);
   }
 
   async deleteForExperiment(experimentId: ObjectId): Promise<number> {
@@ -133,3 +121,23 @@ export class MetricRollups {
   }
 }
 
+/**
+ * The bucket summaries held by one curve's rollup documents (given in group order), or null
+ * when they do not match the stored buckets at both ends.
+ */
+export function summariesOfRollups(docs: readonly Pick<MetricRollupDoc, 'entries'>[], firstBucket: BucketEnd, lastBucket: BucketEnd): BucketSummary[] | null {
+  const out: BucketSummary[] = [];
+  for (const doc of docs) {
+    const entries = doc.entries ?? {};
+    for (let offset = 0; offset < METRIC_ROLLUP_GROUP_SIZE; offset++) {
+      const e = entries[`b${offset}`];
+      if (e) out.push({ count: e.n, sum: e.s, min: e.lo, max: e.hi, lastStep: e.last });
+    }
+  }
+  const first = out[0];
+  const last = out.at(-1);
+  if (!first || !last) return null;
+  const matches = (s: BucketSummary, b: BucketEnd) => s.count === b.count && s.lastStep === b.lastStep;
+  if (!matches(first, firstBucket) || !matches(last, lastBucket)) return null;
+  return out;
+}

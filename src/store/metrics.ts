@@ -35,8 +35,22 @@ export interface RawMetricPoint {
 const RAW_POINTS_PER_REQUESTED_POINT = 100;
 const MAX_CURVE_POINTS = 10_000;
 /** Bucket summaries are small: fetch many per round trip when read from the bucket documents. */
-const SUMMARY_BATCH_SIZE = 5000;
+export const SUMMARY_BATCH_SIZE = 5000;
 const DUPLICATE_KEY = 11000;
+
+/** The fields of a curve's first and last bucket that choose where the curve is read from. */
+export type BucketEnds = Pick<MetricBucketDoc, 'block' | 'count' | 'firstStep' | 'lastStep'>;
+
+export function requireCurvePoints(points: number): void {
+  if (!Number.isSafeInteger(points) || points < 1 || points > MAX_CURVE_POINTS) {
+    throw new RangeError(`points: ${points} is not allowed; give an integer from 1 to ${MAX_CURVE_POINTS}.`);
+  }
+}
+
+/** True when the curve is cut from its raw points; false when built from its bucket summaries. */
+export function readsRawPoints(firstBucket: BucketEnds, lastBucket: BucketEnds, points: number): boolean {
+  return lastBucket.lastStep - firstBucket.firstStep + 1 <= points * RAW_POINTS_PER_REQUESTED_POINT;
+}
 
 export function metricBucketId(experimentId: ObjectId, key: string, block: number): string {
   return `${experimentId.toHexString()}:${key}:${block}`;
@@ -282,9 +296,7 @@ export class MetricsRepository {
    * 100 buckets per document, so a 1,000,000-step run is read as 10 small documents.
    */
   async readCurve(experimentId: ObjectId, key: string, points: number): Promise<CurvePoint[]> {
-    if (!Number.isSafeInteger(points) || points < 1 || points > MAX_CURVE_POINTS) {
-      throw new RangeError(`points: ${points} is not allowed; give an integer from 1 to ${MAX_CURVE_POINTS}.`);
-    }
+    requireCurvePoints(points);
     const filter = { experimentId, key };
     const ends = { block: 1, count: 1, firstStep: 1, lastStep: 1 };
     const [firstBucket, lastBucket] = await Promise.all([
@@ -292,8 +304,7 @@ export class MetricsRepository {
       this.buckets.findOne(filter, { sort: { block: -1 }, projection: ends }),
     ]);
     if (!firstBucket || !lastBucket) return [];
-    const spannedSteps = lastBucket.lastStep - firstBucket.firstStep + 1;
-    if (spannedSteps <= points * RAW_POINTS_PER_REQUESTED_POINT) {
+    if (readsRawPoints(firstBucket, lastBucket, points)) {
       const docs = await this.buckets
         .find(filter, { projection: { steps: 1, values: 1 } })
         .sort({ block: 1 })

@@ -28,3 +28,34 @@ export function healthyEvalLoss(seed = 2, count = 20): Curve {
   const random = seededRandom(seed);
   return curveOf(stepsEvery(100, count), (_, i) => (0.7 + 1.9 * Math.exp(-i / 4)) * (1 + 0.01 * (random() - 0.5)));
 }
+
+/**
+ * The curves of run `i` of a mixed page, cycling through what the rules look for: healthy,
+ * overfitting, flat, diverging, a long run (60,000 steps: read from bucket summaries, not
+ * raw points, and overfitting), oscillating, eval only, and no curve at all.
+ */
+export function mixedRunCurves(i: number): Record<string, Curve> {
+  const seed = 100 + i;
+  const random = seededRandom(seed);
+  switch (i % 8) {
+    case 0:
+      return { loss: healthyTrainLoss(seed), eval_loss: healthyEvalLoss(seed + 1) };
+    case 1:
+      return { loss: healthyTrainLoss(seed), eval_loss: curveOf(stepsEvery(100, 20), (_, k) => (k <= 8 ? 2.4 - k * 0.2 : 0.8 + (k - 8) * 0.06)) };
+    case 2:
+      return { loss: curveOf(stepsEvery(5, 300), (_, k) => 10.8 + 0.02 * Math.sin(k + i)) };
+    case 3:
+      return { loss: curveOf(stepsEvery(10, 200), (_, k) => (k < 100 ? 2.5 - k * 0.015 : 1 + (k - 100) * 0.03) * (1 + 0.02 * (random() - 0.5))) };
+    case 4:
+      return {
+        loss: curveOf(stepsEvery(100, 600), (_, k) => (0.6 + 2 * Math.exp(-k / 120)) * (1 + 0.04 * (random() - 0.5))),
+        eval_loss: curveOf(stepsEvery(2000, 30), (_, k) => (k <= 12 ? 2.4 - k * 0.12 : 0.96 + (k - 12) * 0.05)),
+      };
+    case 5:
+      return { loss: curveOf(stepsEvery(10, 200), (_, k) => 2 + 0.6 * Math.sin(k / 3) + 0.05 * random()) };
+    case 6:
+      return { eval_loss: healthyEvalLoss(seed) };
+    default:
+      return {};
+  }
+}

@@ -6,6 +6,8 @@ import { COLLECTIONS, type ExperimentDoc } from '../documents.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import { buildExperimentFilter, type ExperimentFilterInput } from '../experiment-filter.ts';
 import { MetricsRepository } from '../metrics.ts';
+import { readCurvesOfRuns } from '../metric-curve-batch.ts';
+import type { CurvePoint } from '../metrics-downsampling.ts';
 import { scopeClause, type ProjectScope } from '../scope.ts';
 import { withPath } from '../experiments.ts';
 import {
@@ -211,22 +213,28 @@ export class AnalyticsRepository {
       if (!doc) throw new NotFoundError('Experiment', `${id.toHexString()} (ids[${i}])`);
       return doc;
     });
-    const curves = await Promise.all(ordered.map((doc) => this.readCurve(doc._id, key, points)));
-    const aligned = alignCurvesByStep(curves, points);
+    const curves = await readCurvesOfRuns(this.metrics, ordered.map((doc) => doc._id), [key], points);
+    const aligned = alignCurvesByStep(curves.map(([curve]) => curveOf(curve!)), points);
     return { key, steps: aligned.steps, series: ordered.map((experiment, i) => ({ experiment, values: aligned.series[i]! })) };
   }
 
   /** The diagnosis of one run's loss curves (the experiment document is already in scope). */
   async diagnose(experiment: ExperimentDoc): Promise<DiagnosisFinding[]> {
-    const [loss, evalLoss] = await Promise.all([
-      this.readCurve(experiment._id, TRAIN_LOSS_KEY, DIAGNOSIS_CURVE_POINTS),
-      this.readCurve(experiment._id, EVAL_LOSS_KEY, DIAGNOSIS_CURVE_POINTS),
-    ]);
-    return diagnoseLossCurves({
-      loss: loss.steps.length > 0 ? loss : null,
-      evalLoss: evalLoss.steps.length > 0 ? evalLoss : null,
-      // Ingest refuses non-finite points, so a NaN shows up as the run's failure instead.
-      nonFiniteReported: experiment.error?.type === 'NAN_LOSS' ? { message: experiment.error.message } : null,
+    return (await this.diagnoseRuns([experiment]))[0]!;
+  }
+
+  /** The diagnosis of each run's loss curves, all curves read together (a page costs a fixed number of commands). */
+  async diagnoseRuns(experiments: readonly ExperimentDoc[]): Promise<DiagnosisFinding[][]> {
+    const ids = experiments.map((e) => e._id);
+    const curves = await readCurvesOfRuns(this.metrics, ids, [TRAIN_LOSS_KEY, EVAL_LOSS_KEY], DIAGNOSIS_CURVE_POINTS);
+    return experiments.map((experiment, i) => {
+      const [loss, evalLoss] = curves[i]!.map(curveOf);
+      return diagnoseLossCurves({
+        loss: loss!.steps.length > 0 ? loss : null,
+        evalLoss: evalLoss!.steps.length > 0 ? evalLoss : null,
+        // Ingest refuses non-finite points, so a NaN shows up as the run's failure instead.
+        nonFiniteReported: experiment.error?.type === 'NAN_LOSS' ? { message: experiment.error.message } : null,
+      });
     });
   }
 
@@ -243,15 +251,14 @@ export class AnalyticsRepository {
     return updated;
   }
 
-  private async readCurve(experimentId: ObjectId, key: string, points: number): Promise<Curve> {
-    const curve = await this.metrics.readCurve(experimentId, key, points);
-    return { steps: curve.map((p) => p.step), values: curve.map((p) => p.value) };
-  }
-
   private aggregate<T extends Document>(pipeline: Document[]): Promise<T[]> {
     // allowDiskUse: a large MEDIAN group on real MongoDB may exceed the 100 MB stage limit.
     return this.experiments.aggregate<T>(pipeline, { allowDiskUse: true }).toArray();
   }
+}
+
+function curveOf(points: readonly CurvePoint[]): Curve {
+  return { steps: points.map((p) => p.step), values: points.map((p) => p.value) };
 }
 
 /** Scope and typed filter as one `$match` document. */
