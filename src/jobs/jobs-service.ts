@@ -1,11 +1,12 @@
-// Starts the job layer with the server: pub/sub, the job runner (recovering runs a previous
+// Starts the job layer with the server: pub/sub (memory or Redis), the job runner (recovering runs a previous
 // server process left behind) and their indexes; stops it on shutdown. Registered in
 // src/server/service-registry.ts and reached by resolvers as `ctx.services.jobs`.
 import path from 'node:path';
 import type { ServiceStarter } from '../server/service-registry.ts';
 import { parseExternalRunners } from './external-runners.ts';
 import { JobRunner } from './job-runner.ts';
-import { InMemoryPubSub, type PubSub } from './pubsub.ts';
+import type { PubSub } from './pubsub.ts';
+import { openPubSub, pubsubSettingsFrom } from './pubsub-settings.ts';
 
 export interface JobsSettings {
   maxConcurrentRuns?: number;
@@ -36,7 +37,7 @@ export const jobsServiceStarter: ServiceStarter = {
   name: 'jobs',
   async start({ db, config, log }) {
     const settings = (config as { jobs?: JobsSettings }).jobs;
-    const pubsub = new InMemoryPubSub();
+    const { pubsub, close: closePubSub } = await openPubSub(pubsubSettingsFrom(config.pubsub), log);
     const runner = new JobRunner({
       db,
       pubsub,
@@ -46,10 +47,18 @@ export const jobsServiceStarter: ServiceStarter = {
       stopGraceMs: settings?.stopGraceMs ?? 30_000,
       log,
     });
-    await runner.start();
+    try {
+      await runner.start();
+    } catch (err) {
+      await closePubSub();
+      throw err;
+    }
     return {
       services: { jobs: { runner, baseDir: process.cwd() }, pubsub },
-      stop: () => runner.dispose(),
+      async stop() {
+        await runner.dispose();
+        await closePubSub();
+      },
     };
   },
 };

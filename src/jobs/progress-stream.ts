@@ -15,7 +15,7 @@ const DONE: IteratorResult<TrainingProgressPayload> = { value: undefined, done: 
 
 export function trainingProgressStream(runner: JobRunner, pubsub: PubSub, experimentId: ObjectId): AsyncIterableIterator<TrainingProgressPayload> {
   const id = experimentId.toHexString();
-  // Subscribe before reading the state, so nothing published in between is missed.
+  // Subscribe before reading the state (once the subscription is live), so nothing published in between is missed.
   const live = pubsub.subscribe<TrainingProgressPayload>(trainingProgressTopic(id));
   let snapshotSent = false;
   let ended = false;
@@ -30,6 +30,7 @@ export function trainingProgressStream(runner: JobRunner, pubsub: PubSub, experi
       if (ended) return DONE;
       if (!snapshotSent) {
         snapshotSent = true;
+        await live.ready;
         const snapshot = await runner.snapshot(experimentId);
         if (!snapshot) return end();
         seenStep = snapshot.step ?? -1;

@@ -1,5 +1,5 @@
 // Server configuration: built-in defaults, then a YAML file (configs/server.yaml), then
-// environment variables (PORT, MONGODB_URI, DATA_DIR, WORKSPACE_DIR), then CLI flags.
+// environment variables (PORT, MONGODB_URI, DATA_DIR, WORKSPACE_DIR, PUBSUB, REDIS_URL), then CLI flags.
 import { existsSync, readFileSync } from 'node:fs';
 
 import yaml from 'js-yaml';
@@ -34,6 +34,8 @@ export interface ServerConfig {
   limits: RequestLimits;
   /** The job layer's section (concurrency, external-runner allow-list): validated by src/jobs/jobs-service.ts. */
   jobs?: Record<string, unknown>;
+  /** Pub/sub (memory or redis, its URL and channel prefix): validated by src/jobs/pubsub-settings.ts. */
+  pubsub?: Record<string, unknown>;
 }
 
 export const DEFAULT_LIMITS: RequestLimits = {
@@ -76,6 +78,8 @@ export function loadServerConfig(options: { file?: string; env?: NodeJS.ProcessE
   if (env.DATA_DIR) config.dataDir = env.DATA_DIR;
   if (env.WORKSPACE_DIR) config.workspaceDir = env.WORKSPACE_DIR;
   if (env.HOST) config.host = env.HOST;
+  if (env.PUBSUB) config.pubsub = { ...config.pubsub, kind: env.PUBSUB };
+  if (env.REDIS_URL) config.pubsub = { ...config.pubsub, url: env.REDIS_URL };
   return config;
 }
 
@@ -87,7 +91,7 @@ export function parsePort(source: string, text: string): number {
   return port;
 }
 
-const KNOWN_KEYS = new Set(['port', 'host', 'mongoUri', 'dataDir', 'workspaceDir', 'limits', 'jobs']);
+const KNOWN_KEYS = new Set(['port', 'host', 'mongoUri', 'dataDir', 'workspaceDir', 'limits', 'jobs', 'pubsub']);
 
 function parseConfigFile(file: string, text: string): Partial<ServerConfig> {
   const parsed = yaml.load(text);

@@ -44,6 +44,8 @@ export interface CreateServerOptions {
   log?: (message: string) => void;
   /** The job layer's settings (configs/server.yaml `jobs`). */
   jobs?: ServerConfig['jobs'];
+  /** Pub/sub: memory (default) or redis (configs/server.yaml `pubsub`). */
+  pubsub?: ServerConfig['pubsub'];
 }
 
 export interface RunningServer {
@@ -78,6 +80,7 @@ export async function createServer(options: CreateServerOptions): Promise<Runnin
     workspaceDir: options.workspaceDir ?? './runs',
     limits,
     jobs: options.jobs,
+    pubsub: options.pubsub,
   };
   const resolveScope = options.resolveScope ?? openAccessScope;
   const startedAt = new Date();

@@ -11,7 +11,8 @@ const USAGE = `Usage: lora-registry serve [--port N] [--config FILE]
   --config FILE  server settings in YAML (default: configs/server.yaml when present)
 
 Environment: PORT, HOST, MONGODB_URI (unset: the embedded engine, data in DATA_DIR/db),
-DATA_DIR (default ./data), WORKSPACE_DIR (default ./runs).`;
+DATA_DIR (default ./data), WORKSPACE_DIR (default ./runs), PUBSUB (memory or redis: API
+replicas share subscriptions through Redis), REDIS_URL (default redis://127.0.0.1:6379).`;
 
 export async function run(argv: string[]): Promise<number> {
   let values: { port?: string; config?: string; help?: boolean };
@@ -40,6 +41,7 @@ export async function run(argv: string[]): Promise<number> {
     workspaceDir: config.workspaceDir,
     limits: config.limits,
     jobs: config.jobs,
+    pubsub: config.pubsub,
   });
   const database = config.mongoUri ? 'MongoDB at MONGODB_URI' : `the embedded engine (development/test only), data in ${config.dataDir}/db`;
   console.log(`lora-registry serving ${server.url} (subscriptions: ${server.wsUrl}), health: ${server.url.replace(/\/graphql$/, '/healthz')}; database: ${database}`);
