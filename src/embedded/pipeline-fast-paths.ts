@@ -1,16 +1,17 @@
 // Compiled fast paths for the stages analytical pipelines lean on: $match (compiled filters,
-// see compiled-filter.ts), $group, $sort + $limit, $skip, $limit, and $project/$addFields
-// (pipeline-projection-fast-paths.ts). mingo interprets every
-// expression per document (about 500 ms for a five-accumulator $group over 100,000
-// documents); these compile a stage once into plain loops. A stage is taken here only when
-// every part of it is understood; otherwise it and everything after it go to mingo. Each path
-// is checked against mingo's own result in test/embedded/pipeline-fast-paths.test.ts.
+// see compiled-filter.ts), $group, $sort + $limit, $skip, $limit, $project/$addFields
+// (pipeline-projection-fast-paths.ts) and $unwind (pipeline-unwind-fast-path.ts). mingo
+// interprets every expression per document (about 500 ms for a five-accumulator $group over
+// 100,000 documents); these compile a stage once into plain loops. A stage is taken here only
+// when every part of it is understood; otherwise it and everything after it go to mingo. Each
+// path is checked against mingo's own result in test/embedded/pipeline-fast-paths.test.ts.
 import type { Document } from 'bson';
 import { compare } from 'mingo/util';
 import { compileFilter } from './compiled-filter.ts';
 import { encodeIndexValue } from './index-key.ts';
 import { compileOperand, type Getter } from './pipeline-operands.ts';
 import { compileAddFields, compileProject, LeaveToMingo } from './pipeline-projection-fast-paths.ts';
+import { compileUnwind } from './pipeline-unwind-fast-path.ts';
 
 /** `_id` of a $group: null/constant, a field path, or a document of field paths. */
 function compileGroupKey(expr: unknown): Getter | undefined {
@@ -300,6 +301,11 @@ export function runFastStages(input: Document[], stages: Document[]): { docs: Do
         if (err instanceof LeaveToMingo) break;
         throw err;
       }
+      i++;
+    } else if (name === '$unwind') {
+      const unwind = compileUnwind(stage.$unwind);
+      if (!unwind) break;
+      docs = unwind(docs);
       i++;
     } else if (name === '$limit' && typeof stage.$limit === 'number' && Number.isInteger(stage.$limit) && stage.$limit > 0) {
       docs = docs.slice(0, stage.$limit);

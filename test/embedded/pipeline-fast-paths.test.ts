@@ -1,5 +1,6 @@
 // The engine's compiled fast paths ($group with the standard accumulators, $sort + $limit,
-// $skip, $limit) must give exactly mingo's result on the same data.
+// $skip, $limit, $project/$addFields, $unwind) must give exactly mingo's result on the same
+// data (except $unwind of an empty string or document, where they follow MongoDB).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Document } from 'bson';
@@ -62,10 +63,26 @@ const pipelines: Document[][] = [
   [{ $project: { _id: 0, name: 1, n: { $size: { $ifNull: ['$tokens', []] } }, lr: '$config.lr', fixed: 'x', when: 1 } }],
   [{ $set: { both: { $setIntersection: [['cat', 'a', 'zzz'], '$tokens'] }, first: { $ifNull: ['$loss', '$score', null] } } }],
   [{ $addFields: { rank: { $ifNull: ['$config.rank', null] }, n: { $size: { $ifNull: ['$tokens', ['none']] } } } }, { $group: { _id: '$n', ranks: { $addToSet: '$rank' } } }],
+  // $unwind over arrays, empty arrays, null and missing fields, and a field that is not an array.
+  [{ $unwind: '$tokens' }],
+  [{ $unwind: { path: '$tokens' } }, { $limit: 40 }],
+  [{ $unwind: { path: '$tokens', preserveNullAndEmptyArrays: true } }],
+  [{ $unwind: { path: '$tokens', includeArrayIndex: 'at' } }],
+  [{ $unwind: { path: '$tokens', includeArrayIndex: 'rank', preserveNullAndEmptyArrays: true } }],
+  [{ $unwind: { path: '$tokens', preserveNullAndEmptyArrays: false, includeArrayIndex: 'at' } }, { $unwind: { path: '$rank', includeArrayIndex: 'i' } }],
+  [{ $unwind: { path: '$loss', preserveNullAndEmptyArrays: true } }],
+  [
+    { $match: { loss: { $gt: -Infinity, $lt: Infinity } } },
+    { $unwind: { path: '$tokens', preserveNullAndEmptyArrays: true } },
+    { $group: { _id: '$tokens', count: { $sum: 1 }, avg: { $avg: '$loss' }, values: { $push: '$loss' } } },
+    { $sort: { _id: 1 } },
+  ],
+  [{ $unwind: '$tokens' }, { $group: { _id: { rank: '$rank', token: '$tokens' }, n: { $sum: 1 }, losses: { $push: '$loss' } } }, { $sort: { '_id.rank': 1, '_id.token': -1 } }],
 ];
 
+/** mingo on a copy: its $unwind edits the documents it reads, which would hide differences. */
 function mingoOnly(pipeline: Document[]): Document[] {
-  return new Aggregator(pipeline).run(docs) as Document[];
+  return new Aggregator(pipeline).run(structuredClone(docs)) as Document[];
 }
 
 describe('pipeline fast paths agree with mingo', () => {
@@ -91,6 +108,24 @@ describe('pipeline fast paths agree with mingo', () => {
       assert.equal(fast.rest.length, 1, JSON.stringify(stage));
       assert.equal(fast.docs, docs);
     }
+  });
+
+  it('leaves $unwind of a nested path or with an unknown option to mingo', () => {
+    for (const stage of [{ $unwind: '$config.rank' }, { $unwind: { path: '$tokens', includeArrayIndex: 'a.b' } }, { $unwind: { path: '$tokens', extra: 1 } }, { $unwind: 'tokens' }]) {
+      const fast = runFastStages(docs, [stage]);
+      assert.equal(fast.rest.length, 1, JSON.stringify(stage));
+    }
+  });
+
+  it('$unwind keeps an empty string or empty document as a one-element array, as MongoDB does (mingo drops them)', () => {
+    const input = [{ _id: 1, v: '' }, { _id: 2, v: {} }, { _id: 3, v: [] }, { _id: 4, v: null }, { _id: 5 }, { _id: 6, v: [{}, ''] }];
+    assert.deepEqual(runFastStages(input, [{ $unwind: { path: '$v', includeArrayIndex: 'i' } }]).docs, [
+      { _id: 1, v: '', i: null }, { _id: 2, v: {}, i: null }, { _id: 6, v: {}, i: 0 }, { _id: 6, v: '', i: 1 },
+    ]);
+    assert.deepEqual(runFastStages(input, [{ $unwind: { path: '$v', preserveNullAndEmptyArrays: true } }]).docs, [
+      { _id: 1, v: '' }, { _id: 2, v: {} }, { _id: 3 }, { _id: 4, v: null }, { _id: 5 }, { _id: 6, v: {} }, { _id: 6, v: '' },
+    ]);
+    assert.deepEqual(input[2], { _id: 3, v: [] }, 'the input documents are left as they were');
   });
 
   it('leaves a sort on array values to mingo', () => {
