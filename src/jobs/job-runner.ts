@@ -1,8 +1,12 @@
-// The local job runner: a FIFO queue of QUEUED runs, at most `maxConcurrentRuns` running at
+// The job runner: a FIFO queue of QUEUED runs, at most `maxConcurrentRuns` running at
 // once, each in its own child process (a crash kills the run, never the server). The
 // child's stdout goes straight into the run's event log file, which a RunFollower ingests;
 // stderr goes to a file whose tail classifies failures. Queue and state live in MongoDB, so
 // a restarted server re-queues QUEUED runs and marks orphaned RUNNING ones INTERRUPTED.
+//
+// Scale-out (README "Scale-out"): with a `remoteQueue` (src/jobs/bullmq-queue.ts) the API's
+// runner runs nothing itself: QUEUED runs go to the BullMQ queue, and a worker process
+// (src/jobs/training-worker.ts) runs each through `runNow`, the same code path as here.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -32,6 +36,14 @@ export function builtinTrainCommand(configPath: string): string[] {
   return [process.execPath, '--import', TSX_LOADER, CLI_MAIN, 'train', '--config', configPath, '--json'];
 }
 
+/** Where QUEUED runs go instead of this process's FIFO: worker processes (src/jobs/bullmq-queue.ts). */
+export interface RemoteRunQueue {
+  /** Hands a QUEUED run to the workers; handing the same queued run twice starts it once. */
+  enqueue(experimentId: string): Promise<void>;
+  /** Asks the worker that runs it to stop it, as cancelTraining does here. */
+  requestCancel(experimentId: string): void;
+}
+
 export interface JobRunnerOptions {
   db: Db;
   pubsub: PubSub;
@@ -46,6 +58,7 @@ export interface JobRunnerOptions {
   flushPoints?: number;
   flushIntervalMs?: number;
   log?: (line: string) => void;
+  remoteQueue?: RemoteRunQueue;
 }
 
 interface ActiveRun {
@@ -68,7 +81,7 @@ export class JobRunner {
   readonly metrics: MetricsRepository;
   private readonly queue: string[] = [];
   private readonly active = new Map<string, ActiveRun>();
-  private readonly opts: Required<Omit<JobRunnerOptions, 'log'>> & Pick<JobRunnerOptions, 'log'>;
+  private readonly opts: Required<Omit<JobRunnerOptions, 'log' | 'remoteQueue'>> & Pick<JobRunnerOptions, 'log' | 'remoteQueue'>;
   private disposed = false;
 
   constructor(options: JobRunnerOptions) {
@@ -104,24 +117,43 @@ export class JobRunner {
   /**
    * Start-up: runs left RUNNING by a previous server process are stopped if their process
    * still lives, their event log is stored to the end, and they become INTERRUPTED
-   * (resumable); QUEUED runs are queued again in creation order.
+   * (resumable); QUEUED runs are queued again in creation order. With a remote queue the
+   * RUNNING runs belong to workers and are left alone; QUEUED ones are handed to it again.
    */
   async start(): Promise<void> {
     await Promise.all([this.metrics.ensureIndexes(), this.records.ensureIndexes()]);
-    const orphans = await this.records.experiments.find({ status: 'RUNNING', runner: { $in: ['builtin', 'external'] } }).toArray();
-    for (const doc of orphans) await this.recoverOrphan(doc);
+    if (!this.opts.remoteQueue) {
+      const orphans = await this.records.experiments.find({ status: 'RUNNING', runner: { $in: ['builtin', 'external'] } }).toArray();
+      for (const doc of orphans) await this.recoverOrphan(doc, 'its process did not survive the server restart');
+    }
     const queued = await this.records.experiments
       .find({ status: 'QUEUED', runner: { $in: ['builtin', 'external'] } }, { projection: { _id: 1 } })
       .sort({ createdAt: 1, _id: 1 })
       .toArray();
-    for (const doc of queued) this.submit(doc._id.toHexString());
+    for (const doc of queued) await this.submit(doc._id.toHexString());
   }
 
-  private async recoverOrphan(doc: JobExperimentDoc): Promise<void> {
+  /**
+   * Runs one run here to its end: a queue worker's job. A run still RUNNING was left by a
+   * worker that died (BullMQ re-queued its stalled job): it is recovered as after a server
+   * restart (INTERRUPTED, its log stored to the end) and continues from its newest checkpoint.
+   */
+  async runNow(experimentId: string): Promise<void> {
+    const doc = await this.records.find(new ObjectId(experimentId));
+    if (doc?.status === 'RUNNING' && !this.active.has(experimentId)) {
+      await this.recoverOrphan(doc, `the worker running it (${doc.process?.host ?? 'unknown host'}) stopped mid-run`);
+      const requeued = await this.records.transition(doc._id, ['INTERRUPTED'], 'QUEUED', { error: null, endedAt: null });
+      if (requeued) this.announce(requeued, 'STATUS', null);
+      this.log(`experimentId=${experimentId} continues here from its newest checkpoint`);
+    }
+    await this.startRun(experimentId);
+  }
+
+  private async recoverOrphan(doc: JobExperimentDoc, reason: string): Promise<void> {
     const id = doc._id.toHexString();
     const pid = doc.process?.pid;
     if (pid && doc.process?.host === os.hostname() && isProcessOfRun(pid, id)) {
-      this.log(`experimentId=${id} stopping the training process ${pid} left by the previous server process`);
+      this.log(`experimentId=${id} stopping the training process ${pid}, left running by the process that started it`);
       await stopProcess(pid, this.opts.stopGraceMs);
     }
     const ingest = this.createIngest(doc);
@@ -129,12 +161,13 @@ export class JobRunner {
     follower.processHasExited();
     await follower.run();
     const updated = await this.records.transition(doc._id, ['RUNNING'], 'INTERRUPTED', { endedAt: new Date(), process: null });
-    this.log(`experimentId=${id} INTERRUPTED: its process did not survive the server restart; resumeTraining continues it from its newest checkpoint`);
+    this.log(`experimentId=${id} INTERRUPTED: ${reason}; resumeTraining continues it from its newest checkpoint`);
     if (updated) this.announce(updated, 'STATUS', ingest);
   }
 
-  /** Queues a QUEUED experiment (FIFO) and starts it when a slot is free. */
-  submit(experimentId: string): void {
+  /** Queues a QUEUED experiment (FIFO, or the remote queue) and starts it when a slot is free. */
+  async submit(experimentId: string): Promise<void> {
+    if (this.opts.remoteQueue) return this.opts.remoteQueue.enqueue(experimentId);
     if (this.disposed || this.active.has(experimentId) || this.queue.includes(experimentId)) return;
     this.queue.push(experimentId);
     this.pump();
@@ -346,17 +379,13 @@ export class JobRunner {
   /**
    * Cancels a queued run at once, or asks a running one to stop: SIGTERM, on which the
    * trainer finishes its step, saves a checkpoint and exits; SIGKILL after the grace time.
+   * A run on a worker is asked through the remote queue.
    */
   async cancel(experimentId: ObjectId): Promise<JobExperimentDoc> {
     const id = experimentId.toHexString();
     const queued = this.queue.indexOf(id);
     if (queued !== -1) this.queue.splice(queued, 1);
-    const run = this.active.get(id);
-    if (run) {
-      run.cancelRequested = true;
-      if (run.child) this.signalStop(run);
-      return (await this.records.find(experimentId))!;
-    }
+    if (this.cancelIfActive(id)) return (await this.records.find(experimentId))!;
     const updated = await this.records.transition(experimentId, ['QUEUED'], 'CANCELLED', {
       endedAt: new Date(),
       error: { type: 'CANCELLED', message: 'cancelled on request (cancelTraining) before it started' },
@@ -367,7 +396,21 @@ export class JobRunner {
     }
     const doc = await this.records.find(experimentId);
     if (!doc) throw new NotFoundError('Experiment', id);
+    // Claimed by a worker (which registers a run before claiming it, so it hears this).
+    if (doc.status === 'RUNNING' && this.opts.remoteQueue && (doc.runner === 'builtin' || doc.runner === 'external')) {
+      this.opts.remoteQueue.requestCancel(id);
+      return doc;
+    }
     throw new InvalidInputError(['id'], `experiment ${id} is ${doc.status}; only QUEUED or RUNNING runs of this server can be cancelled.`);
+  }
+
+  /** Stops a run of this process (cancelled, not interrupted); false when it runs elsewhere or not at all. */
+  cancelIfActive(experimentId: string): boolean {
+    const run = this.active.get(experimentId);
+    if (!run) return false;
+    run.cancelRequested = true;
+    if (run.child) this.signalStop(run);
+    return true;
   }
 
   private signalStop(run: ActiveRun): void {
@@ -392,7 +435,7 @@ export class JobRunner {
       throw new InvalidInputError(['id'], `experiment ${id} is ${doc?.status ?? current.status}; only ${RESUMABLE_STATUSES.join(', ')} runs can be resumed.`);
     }
     this.announce(updated, 'STATUS', null);
-    this.submit(id);
+    await this.submit(id);
     return updated;
   }
 

@@ -133,6 +133,6 @@ export async function launchTraining(
   }
   await deps.runner.records.setFields(new ObjectId(id), set);
   const doc = { ...created, ...set } as JobExperimentDoc;
-  if (!logOnly) deps.runner.submit(id);
+  if (!logOnly) await deps.runner.submit(id);
   return doc;
 }

@@ -1,5 +1,6 @@
 // Server configuration: built-in defaults, then a YAML file (configs/server.yaml), then
-// environment variables (PORT, MONGODB_URI, DATA_DIR, WORKSPACE_DIR, PUBSUB, REDIS_URL), then CLI flags.
+// environment variables (PORT, MONGODB_URI, DATA_DIR, WORKSPACE_DIR, PUBSUB, REDIS_URL,
+// JOB_QUEUE), then CLI flags.
 import { existsSync, readFileSync } from 'node:fs';
 
 import yaml from 'js-yaml';
@@ -80,6 +81,7 @@ export function loadServerConfig(options: { file?: string; env?: NodeJS.ProcessE
   if (env.HOST) config.host = env.HOST;
   if (env.PUBSUB) config.pubsub = { ...config.pubsub, kind: env.PUBSUB };
   if (env.REDIS_URL) config.pubsub = { ...config.pubsub, url: env.REDIS_URL };
+  if (env.JOB_QUEUE) config.jobs = { ...config.jobs, queue: env.JOB_QUEUE };
   return config;
 }
 

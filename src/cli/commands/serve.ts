@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { createServer } from '../../server/create-server.ts';
 import { loadServerConfig, parsePort } from '../../server/config.ts';
+import { drainOnSignal } from '../drain-on-signal.ts';
 
 export const summary = 'Serve the GraphQL API (HTTP + WebSocket at /graphql, /healthz) on PORT (default 4000).';
 
@@ -46,25 +47,6 @@ export async function run(argv: string[]): Promise<number> {
   const database = config.mongoUri ? 'MongoDB at MONGODB_URI' : `the embedded engine (development/test only), data in ${config.dataDir}/db`;
   console.log(`lora-registry serving ${server.url} (subscriptions: ${server.wsUrl}), health: ${server.url.replace(/\/graphql$/, '/healthz')}; database: ${database}`);
 
-  // Listeners stay installed until the drain is over: with none left, a runner such as tsx
-  // re-raises the signal and the process dies mid-drain. A second signal is ignored.
-  await new Promise<void>((resolve) => {
-    let draining = false;
-    const shutdown = (signal: NodeJS.Signals) => {
-      if (draining) return;
-      draining = true;
-      console.log(`lora-registry: ${signal} received, draining connections...`);
-      server.stop().then(
-        () => resolve(),
-        (err: unknown) => {
-          console.error(`lora-registry: shutdown failed: ${(err as Error).message}`);
-          resolve();
-        },
-      );
-    };
-    process.on('SIGINT', shutdown);
-    process.on('SIGTERM', shutdown);
-  });
-  console.log('lora-registry: stopped.');
+  await drainOnSignal('lora-registry', 'connections', () => server.stop());
   return 0;
 }
