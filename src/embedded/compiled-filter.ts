@@ -1,11 +1,11 @@
 // Document predicates for MongoDB filters (compileFilter), with a compiled fast path for the
-// filters most queries use: equality, $eq/$ne, $in/$nin, $gt/$gte/
+// filters most queries use: equality, $eq/$ne, $in/$nin (of scalars and ObjectIds), $gt/$gte/
 // $lt/$lte on numbers and dates, $exists, and $and of those, on plain or dotted field paths.
 // mingo interprets a filter per document (microseconds each); this compiles it once into plain
 // comparisons. A filter with anything else is not compiled, and a document whose path runs
 // through an array before its last field is handed to mingo. Checked against mingo in
 // test/embedded/compiled-filter.test.ts.
-import type { Document } from 'bson';
+import type { Document, ObjectId } from 'bson';
 import { Query } from 'mingo';
 import { commandErrorFrom } from './command-error.ts';
 import { queryOptions } from './mingo-options.ts';
@@ -26,9 +26,27 @@ function isPlainObject(value: unknown): value is Document {
   return value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
 }
 
+/** A BSON ObjectId (by its type tag: the driver's and the engine's classes may differ). */
+function isObjectId(value: unknown): value is ObjectId {
+  return value !== null && typeof value === 'object' && (value as { _bsontype?: unknown })._bsontype === 'ObjectId';
+}
+
 /** A test on one value (not an array); arrays are handled by `anyElement`. */
 function scalarEquals(expected: Scalar): LeafTest {
   return (value) => value === expected;
+}
+
+function objectIdEquals(expected: ObjectId): LeafTest {
+  const hex = expected.toHexString();
+  return (value) => isObjectId(value) && value.toHexString() === hex;
+}
+
+/** Membership in a list of scalars and ObjectIds (the parent ids of a batched read). */
+function memberOf(list: unknown[]): LeafTest {
+  const scalars = new Set<unknown>(list.filter(isScalar));
+  const ids = new Set(list.filter(isObjectId).map((id) => id.toHexString()));
+  if (ids.size === 0) return (value) => scalars.has(value);
+  return (value) => (isObjectId(value) ? ids.has(value.toHexString()) : scalars.has(value));
 }
 
 function rangeTest(operator: string, bound: unknown): LeafTest | typeof NOT_SIMPLE {
@@ -70,6 +88,7 @@ interface FieldCondition {
 
 function compileFieldConditions(condition: unknown): FieldCondition[] | typeof NOT_SIMPLE {
   if (isScalar(condition)) return [{ test: anyElement(scalarEquals(condition)), negate: false }];
+  if (isObjectId(condition)) return [{ test: anyElement(objectIdEquals(condition)), negate: false }];
   if (condition instanceof Date) {
     const time = condition.getTime();
     return [{ test: anyElement((v) => v instanceof Date && v.getTime() === time), negate: false }];
@@ -82,16 +101,14 @@ function compileFieldConditions(condition: unknown): FieldCondition[] | typeof N
     switch (op) {
       case '$eq':
       case '$ne':
-        if (!isScalar(arg)) return NOT_SIMPLE;
-        conditions.push({ test: anyElement(scalarEquals(arg)), negate: op === '$ne' });
+        if (!isScalar(arg) && !isObjectId(arg)) return NOT_SIMPLE;
+        conditions.push({ test: anyElement(isObjectId(arg) ? objectIdEquals(arg) : scalarEquals(arg)), negate: op === '$ne' });
         break;
       case '$in':
-      case '$nin': {
-        if (!Array.isArray(arg) || !arg.every(isScalar)) return NOT_SIMPLE;
-        const members = new Set<unknown>(arg);
-        conditions.push({ test: anyElement((v) => members.has(v)), negate: op === '$nin' });
+      case '$nin':
+        if (!Array.isArray(arg) || !arg.every((v) => isScalar(v) || isObjectId(v))) return NOT_SIMPLE;
+        conditions.push({ test: anyElement(memberOf(arg)), negate: op === '$nin' });
         break;
-      }
       case '$gt':
       case '$gte':
       case '$lt':

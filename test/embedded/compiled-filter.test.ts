@@ -15,6 +15,10 @@ const docs: Document[] = [
   { _id: 6, status: 'COMPLETED', rank: [[8]], loss: -1, config: { lr: 0.01, nested: { deep: 'yes' } }, flag: false, oid: new ObjectId('64b7f0000000000000000000') },
   { _id: 7, status: ['COMPLETED', 'FAILED'], rank: 8.0, loss: Number.POSITIVE_INFINITY, config: 'scalar' },
   { _id: 8 },
+  // ObjectIds: alone, in arrays, nested, and a string spelling the same hex (not equal).
+  { _id: 9, oid: new ObjectId('64b7f0000000000000000001'), parent: { id: new ObjectId('64b7f0000000000000000003') } },
+  { _id: 10, oid: [new ObjectId('64b7f0000000000000000002'), new ObjectId('64b7f0000000000000000000')], parent: { id: 1 } },
+  { _id: 11, oid: '64b7f0000000000000000000', status: 'COMPLETED', parent: [{ id: new ObjectId('64b7f0000000000000000003') }] },
 ];
 
 const filters: Document[] = [
@@ -43,6 +47,13 @@ const filters: Document[] = [
   { $and: [{ status: 'COMPLETED' }, { rank: { $gte: 8 } }] },
   { status: 'COMPLETED', 'config.lr': { $in: [0.01, 0.5] } },
   { 'config.lr': { $ne: 0.01 } },
+  { oid: new ObjectId('64b7f0000000000000000000') },
+  { oid: { $eq: new ObjectId('64b7f0000000000000000001') } },
+  { oid: { $ne: new ObjectId('64b7f0000000000000000000') } },
+  { oid: { $in: [new ObjectId('64b7f0000000000000000001'), new ObjectId('64b7f0000000000000000000'), '64b7f0000000000000000002'] } },
+  { oid: { $in: ['64b7f0000000000000000000', 3] } },
+  { oid: { $nin: [new ObjectId('64b7f0000000000000000000')] }, status: 'COMPLETED' },
+  { 'parent.id': { $in: [new ObjectId('64b7f0000000000000000003'), 1] } },
 ];
 
 describe('compiled filters agree with mingo', () => {
