@@ -4,6 +4,7 @@ import type { Document } from 'bson';
 import { CommandError, ErrorCodes } from './command-error.ts';
 import { encodeIndexValue, valuesAtPath } from './index-key.ts';
 import { formatDuplicateKey } from './duplicate-key-message.ts';
+import { IdOrder } from './id-order.ts';
 
 export interface IndexSpec {
   v: 2;
@@ -107,6 +108,8 @@ export class Collection {
   readonly indexes = new Map<string, SecondaryIndex>();
   /** Per document, the keys it holds in each index, in index order (kept only while there are indexes). */
   private readonly keysByDocument = new Map<string, string[][]>();
+  /** The _id index's order, for sorted walks (see id-order.ts). */
+  private readonly idOrder = new IdOrder();
 
   constructor(database: string, name: string) {
     this.database = database;
@@ -128,7 +131,7 @@ export class Collection {
   /** Insert a new document or replace the one with the same _id, enforcing unique indexes. */
   put(doc: Document, docKey = Collection.documentKey(doc._id)): void {
     if (this.indexes.size === 0) {
-      this.documents.set(docKey, doc);
+      this.store(docKey, doc);
       return;
     }
     const indexes = [...this.indexes.values()];
@@ -142,9 +145,18 @@ export class Collection {
       index.add(docKey, keys[i]);
     });
     this.keysByDocument.set(docKey, keys);
+    this.store(docKey, doc);
+  }
+
+  private store(docKey: string, doc: Document): void {
+    if (!this.documents.has(docKey)) this.idOrder.inserted(docKey);
     this.documents.set(docKey, doc);
   }
 
+  /** Document keys in ascending _id order, or null when the collection has non-ObjectId _ids. */
+  keysInIdOrder(): readonly string[] | null {
+    return this.idOrder.ascendingKeys((docKey) => this.documents.has(docKey));
+  }
 
   remove(docKey: string): boolean {
     const doc = this.documents.get(docKey);
@@ -153,6 +165,7 @@ export class Collection {
     [...this.indexes.values()].forEach((index, i) => keys && index.delete(docKey, keys[i]));
     this.keysByDocument.delete(docKey);
     this.documents.delete(docKey);
+    this.idOrder.removed(docKey);
     return true;
   }
 

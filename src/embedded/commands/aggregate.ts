@@ -45,6 +45,18 @@ function readsOnly(pipeline: Document[]): boolean {
   });
 }
 
+/**
+ * `$match, $sort: {_id: ±1}, $limit: n` (a newest-first page): the sort and limit go to the
+ * selection with the match, which answers them by walking the _id order (document-query.ts).
+ */
+function idSortAndLimitAfter(stages: Document[]): { sort: Document; limit: number } | undefined {
+  const sort = stages[1]?.$sort as Document | undefined;
+  const limit = stages[2]?.$limit;
+  if (!sort || Object.keys(sort).length !== 1 || (sort._id !== 1 && sort._id !== -1)) return undefined;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit <= 0) return undefined;
+  return { sort, limit };
+}
+
 export interface PipelineRun {
   docs: Document[];
   selection?: Selection;
@@ -64,8 +76,9 @@ export function runPipeline(ctx: CommandContext, collectionName: string | null, 
     const collection = ctx.engine.catalog.collection(ctx.db, collectionName);
     const first = stages[0];
     if (first && '$match' in first) {
-      selection = selectDocuments(collection, first.$match as Document, options);
-      stages = stages.slice(1);
+      const sortAndLimit = idSortAndLimitAfter(stages);
+      selection = selectDocuments(collection, first.$match as Document, { ...options, ...sortAndLimit });
+      stages = stages.slice(sortAndLimit ? 3 : 1);
     } else {
       selection = selectDocuments(collection, {}, options);
     }
