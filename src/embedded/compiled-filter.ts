@@ -1,6 +1,7 @@
 // Document predicates for MongoDB filters (compileFilter), with a compiled fast path for the
-// filters most queries use: equality, $eq/$ne, $in/$nin (of scalars and ObjectIds), $gt/$gte/
-// $lt/$lte on numbers and dates, $exists, and $and of those, on plain or dotted field paths.
+// filters most queries use: equality, $eq/$ne, $in/$nin/$all (of scalars and ObjectIds), $gt/
+// $gte/$lt/$lte on numbers and dates, $exists, and $and/$or/$nor of those, on plain or dotted
+// field paths.
 // mingo interprets a filter per document (microseconds each); this compiles it once into plain
 // comparisons. A filter with anything else is not compiled, and a document whose path runs
 // through an array before its last field is handed to mingo. Checked against mingo in
@@ -118,6 +119,11 @@ function compileFieldConditions(condition: unknown): FieldCondition[] | typeof N
         conditions.push({ test: anyElement(test), negate: false });
         break;
       }
+      case '$all':
+        // Scalars only: an array element of $all would have to equal a whole array.
+        if (!Array.isArray(arg) || arg.length === 0 || !arg.every((v) => isScalar(v) || isObjectId(v))) return NOT_SIMPLE;
+        for (const v of arg) conditions.push({ test: anyElement(isObjectId(v) ? objectIdEquals(v) : scalarEquals(v)), negate: false });
+        break;
       case '$exists':
         if (typeof arg !== 'boolean') return NOT_SIMPLE;
         conditions.push({ test: () => true, negate: false, exists: arg });
@@ -149,11 +155,20 @@ function pathReader(path: string): (doc: Document) => unknown {
 
 export function compileSimpleFilter(filter: Document): CompiledFilter | undefined {
   const fields: { read: (doc: Document) => unknown; conditions: FieldCondition[] }[] = [];
+  /** $or / $nor clauses: their branches, compiled, and whether the result is negated. */
+  const alternatives: { branches: CompiledFilter[]; negate: boolean }[] = [];
   const add = (clause: Document): boolean => {
     for (const [path, condition] of Object.entries(clause)) {
       if (path === '$and') {
         if (!Array.isArray(condition) || condition.length === 0) return false;
         for (const sub of condition) if (!isPlainObject(sub) || !add(sub)) return false;
+        continue;
+      }
+      if (path === '$or' || path === '$nor') {
+        if (!Array.isArray(condition) || condition.length === 0 || !condition.every(isPlainObject)) return false;
+        const branches = condition.map((sub) => compileSimpleFilter(sub as Document));
+        if (branches.some((branch) => !branch)) return false;
+        alternatives.push({ branches: branches as CompiledFilter[], negate: path === '$nor' });
         continue;
       }
       if (path.startsWith('$') || path.split('.').some((part) => part === '' || /^\d+$/.test(part))) return false;
@@ -163,7 +178,7 @@ export function compileSimpleFilter(filter: Document): CompiledFilter | undefine
     }
     return true;
   };
-  if (!add(filter) || fields.length === 0) return undefined;
+  if (!add(filter) || fields.length + alternatives.length === 0) return undefined;
   return (doc) => {
     for (const { read, conditions } of fields) {
       const value = read(doc);
@@ -176,8 +191,24 @@ export function compileSimpleFilter(filter: Document): CompiledFilter | undefine
         if (condition.test(value) === condition.negate) return false;
       }
     }
+    for (const { branches, negate } of alternatives) {
+      const any = anyBranch(branches, doc);
+      if (any === undefined) return undefined;
+      if (any === negate) return false;
+    }
     return true;
   };
+}
+
+/** Whether a branch holds: true if one does, undefined if none does but one could not tell. */
+function anyBranch(branches: CompiledFilter[], doc: Document): boolean | undefined {
+  let undecided = false;
+  for (const branch of branches) {
+    const result = branch(doc);
+    if (result === true) return true;
+    if (result === undefined) undecided = true;
+  }
+  return undecided ? undefined : false;
 }
 
 /** A document predicate for a MongoDB filter: compiled where it can be, mingo otherwise. */

@@ -20,10 +20,11 @@ export interface QueryPlan {
 }
 
 /**
- * Encoded values each top-level field is bound to by equality ($eq, $in, or a plain value).
- * A field bound by several `$and` clauses ({$and: [{tags: 'a'}, {tags: 'b'}]}) gets one
- * alternative per clause: each alone is a correct narrowing, and the planner takes the one
- * with the fewest documents (the rarest word of a search).
+ * Encoded values each top-level field is bound to by equality ($eq, $in, $all, or a plain
+ * value). A field bound by several conditions ({$and: [{tags: 'a'}, {tags: 'b'}]}, or
+ * {tags: {$all: ['a', 'b']}}) gets one alternative per condition: each alone is a correct
+ * narrowing, and the planner takes the one with the fewest documents (the rarest word of a
+ * search) and intersects the others in.
  */
 function equalityBindings(filter: Document, out = new Map<string, string[][]>()): Map<string, string[][]> {
   for (const [field, condition] of Object.entries(filter)) {
@@ -32,22 +33,35 @@ function equalityBindings(filter: Document, out = new Map<string, string[][]>())
       continue;
     }
     if (field.startsWith('$')) continue;
-    const values = equalityValues(condition);
-    if (!values) continue;
-    const alternatives = out.get(field);
-    if (alternatives) alternatives.push(values.map(encodeIndexValue));
-    else out.set(field, [values.map(encodeIndexValue)]);
+    for (const values of equalityAlternatives(condition)) {
+      const alternatives = out.get(field);
+      if (alternatives) alternatives.push(values.map(encodeIndexValue));
+      else out.set(field, [values.map(encodeIndexValue)]);
+    }
   }
   return out;
 }
 
-function equalityValues(condition: unknown): unknown[] | undefined {
-  if (isIndexableEqualityValue(condition)) return [condition];
-  if (!condition || typeof condition !== 'object' || Array.isArray(condition) || Object.getPrototypeOf(condition) !== Object.prototype) return undefined;
+/** The value lists a condition binds its field to, any one of which a match must hold. */
+function equalityAlternatives(condition: unknown): unknown[][] {
+  if (isIndexableEqualityValue(condition)) return [[condition]];
+  if (!condition || typeof condition !== 'object' || Array.isArray(condition) || Object.getPrototypeOf(condition) !== Object.prototype) return [];
   const operators = condition as Document;
-  if ('$eq' in operators && isIndexableEqualityValue(operators.$eq)) return [operators.$eq];
-  if (Array.isArray(operators.$in) && operators.$in.every(isIndexableEqualityValue)) return operators.$in;
-  return undefined;
+  const alternatives: unknown[][] = [];
+  if ('$eq' in operators && isIndexableEqualityValue(operators.$eq)) alternatives.push([operators.$eq]);
+  if (Array.isArray(operators.$in) && operators.$in.every(isIndexableEqualityValue)) alternatives.push(operators.$in);
+  if (Array.isArray(operators.$all)) for (const value of operators.$all) if (isIndexableEqualityValue(value)) alternatives.push([value]);
+  return alternatives;
+}
+
+/** The `$or` clauses of a filter, at its top level or inside its top-level `$and`. */
+function orClauses(filter: Document, out: Document[][] = []): Document[][] {
+  for (const [field, condition] of Object.entries(filter)) {
+    if (!Array.isArray(condition)) continue;
+    if (field === '$or' && condition.every((branch) => branch && typeof branch === 'object' && !Array.isArray(branch))) out.push(condition as Document[]);
+    if (field === '$and') for (const clause of condition) if (clause && typeof clause === 'object') orClauses(clause as Document, out);
+  }
+  return out;
 }
 
 function cartesian(valueLists: string[][]): string[][] {
@@ -88,45 +102,71 @@ function chooseBindings(index: SecondaryIndex, bindings: Map<string, string[][]>
   return chosen;
 }
 
+/** Documents an index lookup names, before the filter is applied to them. */
+interface IndexLookup {
+  indexName: string;
+  keyPattern: Document;
+  docKeys: Set<string>;
+}
+
 /**
  * The candidate documents for a filter: through _id or the secondary index whose equality
  * lookup names the fewest documents (MongoDB's planner races plans; counting index entries
- * is this engine's cheap stand-in), else a collection scan.
+ * is this engine's cheap stand-in), or the union of index lookups for each branch of an `$or`
+ * when every branch has one; else a collection scan.
  */
 export function planQuery(collection: Collection, filter: Document, hasCollation = false): QueryPlan {
   const scan: QueryPlan = { indexName: null, candidates: collection.documents.values(), candidateCount: collection.documents.size, keysExamined: 0 };
   if (hasCollation) return scan; // string equality under a collation is not byte equality
-  const bindings = equalityBindings(filter);
-  if (bindings.size === 0) return scan;
+  const lookup = indexLookup(collection, filter);
+  if (!lookup) return scan;
+  // Index order, as with MongoDB's IXSCAN: without a sort no order is promised.
+  const candidates: Document[] = [];
+  for (const docKey of lookup.docKeys) {
+    const doc = collection.documents.get(docKey);
+    if (doc) candidates.push(doc);
+  }
+  return { indexName: lookup.indexName, keyPattern: lookup.keyPattern, candidates, candidateCount: candidates.length, keysExamined: lookup.docKeys.size };
+}
 
+function indexLookup(collection: Collection, filter: Document): IndexLookup | undefined {
+  const bindings = equalityBindings(filter);
   const idAlternatives = bindings.get('_id')?.filter((ids) => ids.length <= MAX_LOOKUP_KEYS);
   if (idAlternatives && idAlternatives.length > 0) {
     const ids = idAlternatives.reduce((fewest, ids) => (ids.length < fewest.length ? ids : fewest));
-    const docs: Document[] = [];
-    for (const key of new Set(ids)) {
-      const doc = collection.documents.get(key);
-      if (doc) docs.push(doc);
-    }
-    return { indexName: ID_INDEX_NAME, keyPattern: { _id: 1 }, candidates: docs, candidateCount: docs.length, keysExamined: ids.length };
+    return { indexName: ID_INDEX_NAME, keyPattern: { _id: 1 }, docKeys: new Set(ids.filter((key) => collection.documents.has(key))) };
   }
+  let cheapest: IndexLookup | undefined;
+  const consider = (lookup: IndexLookup | undefined) => {
+    if (lookup && (!cheapest || lookup.docKeys.size < cheapest.docKeys.size)) cheapest = lookup;
+  };
+  consider(secondaryIndexLookup(collection, bindings));
+  for (const branches of orClauses(filter)) consider(unionOfBranches(collection, branches));
+  return cheapest;
+}
 
+function secondaryIndexLookup(collection: Collection, bindings: Map<string, string[][]>): IndexLookup | undefined {
+  if (bindings.size === 0) return undefined;
   let best: IndexChoice | undefined;
   for (const index of collection.indexes.values()) {
     if (!index.answersEqualityLookups) continue;
     const choice = chooseBindings(index, bindings);
     if (choice && (!best || choice.cost < best.cost || (choice.cost === best.cost && choice.bound.length > best.bound.length))) best = choice;
   }
-  if (!best) return scan;
+  if (!best) return undefined;
   let docKeys = new Set<string>();
   for (const combo of best.combos) for (const docKey of best.index.lookup(combo)) docKeys.add(docKey);
   if (best.bound.length === 1) docKeys = intersectOtherBindings(best, bindings.get(best.index.fields[0]!)!, docKeys);
-  // Index order, as with MongoDB's IXSCAN: without a sort no order is promised.
-  const candidates: Document[] = [];
-  for (const docKey of docKeys) {
-    const doc = collection.documents.get(docKey);
-    if (doc) candidates.push(doc);
-  }
-  return { indexName: best.index.spec.name, keyPattern: best.index.spec.key, candidates, candidateCount: candidates.length, keysExamined: docKeys.size };
+  return { indexName: best.index.spec.name, keyPattern: best.index.spec.key, docKeys };
+}
+
+/** `$or`: the union of each branch's lookup, when every branch has one (MongoDB's OR of IXSCANs). */
+function unionOfBranches(collection: Collection, branches: Document[]): IndexLookup | undefined {
+  const lookups = branches.map((branch) => indexLookup(collection, branch));
+  if (lookups.length === 0 || lookups.some((lookup) => !lookup)) return undefined;
+  const docKeys = new Set<string>();
+  for (const lookup of lookups) for (const docKey of lookup!.docKeys) docKeys.add(docKey);
+  return { indexName: lookups[0]!.indexName, keyPattern: lookups[0]!.keyPattern, docKeys };
 }
 
 /**

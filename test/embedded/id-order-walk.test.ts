@@ -100,6 +100,28 @@ describe('sorted walks over _id and index intersection', () => {
     }
   });
 
+  it('answers $all from the index and $or as the union of its branches\' lookups', async () => {
+    const coll = mongo.db.collection<AnyDocument>('runs');
+    const all = await coll.find({}).toArray();
+    const has = (d: AnyDocument, w: string) => d.words.includes(w);
+    const allOf = byIdDescending(all.filter((d) => has(d, 'half') && has(d, 'rare'))).map((d) => d.n);
+    assert.deepEqual((await coll.find({ words: { $all: ['half', 'rare'] } }).sort({ _id: -1 }).toArray()).map((d) => d.n), allOf);
+    // Runs with at least two of three words, none with all three: a search tier's filter.
+    const filter = {
+      $or: [{ words: { $all: ['half', 'rare'] } }, { words: { $all: ['rare', 'never'] } }, { words: { $all: ['half', 'never'] } }],
+      $nor: [{ words: { $all: ['half', 'rare', 'never'] } }],
+    };
+    assert.deepEqual((await coll.find(filter).sort({ _id: -1 }).limit(5).toArray()).map((d) => d.n), allOf.slice(0, 5));
+    const either = byIdDescending(all.filter((d) => has(d, 'rare') || d.n % 500 === 1)).map((d) => d.n);
+    assert.deepEqual((await coll.find({ $or: [{ words: 'rare' }, { n: { $in: [1, 501, 1001, 1501, 2001, 2501] } }] }).sort({ _id: -1 }).toArray()).map((d) => d.n), either);
+    if (!mongo.external) {
+      const explainedAll = await coll.find({ words: { $all: ['half', 'rare'] } }).explain('executionStats');
+      assert.equal(explainedAll.executionStats.totalDocsExamined, allOf.length);
+      const explainedOr = await coll.find(filter).explain('executionStats');
+      assert.equal(explainedOr.executionStats.totalDocsExamined, allOf.length);
+    }
+  });
+
   it('sorts non-ObjectId _ids correctly (they take the general path)', async () => {
     const coll = mongo.db.collection<AnyDocument>('mixed');
     await coll.insertMany([{ _id: 10, k: 1 }, { _id: 9, k: 1 }, { _id: 'b', k: 1 }, { _id: new ObjectId(), k: 1 }, { _id: 100, k: 2 }]);
