@@ -30,8 +30,12 @@ export async function readCurvesOfRuns(
   requireCurvePoints(points);
   const curves = experimentIds.map(() => keys.map((): CurvePoint[] => []));
   if (experimentIds.length === 0 || keys.length === 0) return curves;
+  // Where each run's curves go (a run listed twice gets them twice).
   const positions = new Map<string, number[]>();
-  experimentIds.forEach((id, i) => positions.set(id.toHexString(), [...(positions.get(id.toHexString()) ?? []), i]));
+  experimentIds.forEach((id, i) => {
+    const hex = id.toHexString();
+    positions.set(hex, [...(positions.get(hex) ?? []), i]);
+  });
   const ends = await metrics.buckets
     .aggregate<CurveEnds>([
       { $match: { experimentId: { $in: [...experimentIds] }, key: { $in: [...keys] } } },
