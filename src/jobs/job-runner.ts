@@ -91,7 +91,7 @@ export class JobRunner {
       trainCommand: builtinTrainCommand,
       stopGraceMs: 30_000,
       flushPoints: 20_000,
-      flushIntervalMs: 1000,
+      flushIntervalMs: 5000,
       ...options,
     };
     this.records = new RunRecords(options.db);

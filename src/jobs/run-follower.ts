@@ -11,7 +11,7 @@ export interface RunFollowerOptions {
   ingest: RunIngest;
   /** Offset up to which the log is already stored. */
   committedOffset: number;
-  /** Longest wait between reads when no change notification arrives. */
+  /** Longest wait between reads when no change notification arrives; also bounds how late a due flush is. */
   pollMs?: number;
   log?: (message: string) => void;
 }
@@ -49,13 +49,12 @@ export class RunFollower {
 
   async run(): Promise<void> {
     const { tail, ingest } = this.opts;
-    tail.watch();
+    tail.watch(this.pollMs);
     try {
       while (!this.aborted) {
         const exitedBeforeRead = this.processExited;
-        let wait = this.pollMs;
         try {
-          const lines = await tail.readLines();
+          const lines = tail.readLines();
           for (const line of lines) {
             const event = parseEventLine(line.text);
             if (!event) {
@@ -73,19 +72,29 @@ export class RunFollower {
           if (ingest.isDue() || (exitedBeforeRead && lines.length === 0)) this.commit(await ingest.flush());
           if (exitedBeforeRead && lines.length === 0) return;
           this.failures = 0;
-          wait = this.processExited ? 0 : Math.min(this.pollMs, ingest.msUntilDue() ?? this.pollMs);
         } catch (err) {
           this.failures++;
           ingest.discardPending();
           tail.rewind(this.committedOffset);
-          wait = Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** Math.min(this.failures, 6));
-          this.opts.log?.(`experimentId=${ingest.experimentIdHex} storing events failed (${(err as Error).message}); the event log keeps them, retrying in ${wait} ms`);
+          const retryInMs = Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** Math.min(this.failures, 6));
+          this.opts.log?.(`experimentId=${ingest.experimentIdHex} storing events failed (${(err as Error).message}); the event log keeps them, retrying in ${retryInMs} ms`);
+          await this.backOff(retryInMs);
+          continue;
         }
-        await tail.waitForChange(wait);
+        // Once the process has exited, read on at once to the end of the log. Otherwise wait
+        // for the log to grow; the tail's poll also wakes this loop, so buffered points are
+        // flushed at most a poll after they are due.
+        if (!this.processExited) await tail.waitForChange();
       }
     } finally {
-      await tail.close();
+      tail.close();
     }
+  }
+
+  /** Waits `ms` before a retry, waking at the tail's polls to stop early on `abort`. */
+  private async backOff(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (!this.aborted && Date.now() < until) await this.opts.tail.waitForChange();
   }
 
   private commit(offset: number | null): void {
