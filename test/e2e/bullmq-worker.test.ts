@@ -2,7 +2,8 @@
 // `lora-registry worker` process (a child, as on a GPU host) takes the tiny config from the
 // BullMQ queue, trains it, and its progress reaches a WebSocket subscriber of the API
 // through Redis; every step is stored once. cancelTraining on the API reaches the worker. A
-// worker killed mid-run: another worker takes the stalled job over and completes the run.
+// worker killed mid-run: another worker takes the stalled job over and completes the run; a
+// worker stopped with SIGTERM leaves its run INTERRUPTED for resumeTraining.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -137,4 +138,28 @@ test('a worker killed mid-run: another worker takes the stalled job over and com
   assert.deepEqual(history, ['QUEUED', 'RUNNING', 'INTERRUPTED', 'QUEUED', 'RUNNING', 'COMPLETED']);
   assert.deepEqual(stepsOf(done.metrics), range(1, 30), 'every step stored once across both workers');
   assert.match(workerOutput, new RegExp(`experimentId=${id} INTERRUPTED: the worker running it \\(${os.hostname()}\\) stopped mid-run`));
+});
+
+test('a worker stopped with SIGTERM: its run checkpoints and ends INTERRUPTED; resumeTraining hands it to the next worker', { timeout: 180_000 }, async () => {
+  const { launchTraining } = await gqlData(server.url, LAUNCH, { input: { name: 'worker-stops', project: 'scale', configYaml: tinyConfigYaml({ max_steps: 30 }) } });
+  const id: string = launchTraining.id;
+  const client = wsClient(server.wsUrl);
+  try {
+    await collectProgress(client, id, (e) => e.kind === 'STEP' && e.step! >= 3).done;
+  } finally {
+    await client.dispose();
+  }
+  const exited = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
+  worker.kill('SIGTERM');
+  assert.equal(await exited, 0, workerOutput);
+  const interrupted = await waitForStatus(server.url, id, ['INTERRUPTED', 'COMPLETED', 'FAILED', 'CANCELLED']);
+  assert.equal(interrupted.status, 'INTERRUPTED', workerOutput);
+  assert.equal(interrupted.checkpoints.at(-1).step, interrupted.summary.steps, 'checkpoint where it stopped');
+
+  worker = await startWorker();
+  await gqlData(server.url, /* GraphQL */ `mutation ($id: ID!) { resumeTraining(id: $id) { id status } }`, { id });
+  const done = await waitForStatus(server.url, id, ['COMPLETED', 'FAILED', 'CANCELLED'], 150_000);
+  assert.equal(done.status, 'COMPLETED', `${JSON.stringify(done.error)}\n${workerOutput}`);
+  assert.deepEqual(done.statusHistory.map((s: { status: string }) => s.status), ['QUEUED', 'RUNNING', 'INTERRUPTED', 'QUEUED', 'RUNNING', 'COMPLETED']);
+  assert.deepEqual(stepsOf(done.metrics), range(1, 30));
 });
