@@ -44,6 +44,17 @@ async function timeRuns(run: () => Promise<unknown>): Promise<Timing> {
   return { median: medianOf(wall), min: Math.min(...wall), max: Math.max(...wall), cpuMedian: medianOf(cpu) };
 }
 
+/** The `page`-th page (1-based) of a search, following cursors from the first. */
+async function searchPage(analytics: AnalyticsRepository, text: string, page: number): Promise<unknown> {
+  let after: string | null = null;
+  let result: Awaited<ReturnType<AnalyticsRepository['searchExperiments']>> | undefined;
+  for (let i = 0; i < page; i++) {
+    result = await analytics.searchExperiments(ALL_PROJECTS, { text, first: 20, after });
+    after = result.hits.at(-1)?.cursor ?? null;
+  }
+  return result;
+}
+
 const database = await openTestDatabase();
 try {
   const seedStart = performance.now();
@@ -72,6 +83,12 @@ try {
     // Broad: each of these words is on 20-40% of the seeded runs (tens of thousands of candidates).
     { name: 'searchExperiments "古风人物" (about 45% of runs match) first 20', target: 100, run: () => analytics.searchExperiments(ALL_PROJECTS, { text: '古风人物', first: 20 }) },
     { name: 'searchExperiments "富士山 ukiyo" (about 20% of runs match) first 20', target: 100, run: () => analytics.searchExperiments(ALL_PROJECTS, { text: '富士山 ukiyo', first: 20 }) },
+    // Broad words that never meet: 20% of runs each, none with both (the top score's tier is empty).
+    { name: 'searchExperiments "neon frog" (40% match one word, none both) first 20', target: 100, run: () => analytics.searchExperiments(ALL_PROJECTS, { text: 'neon frog', first: 20 }) },
+    // Two broad words and a rare one: runs with two of the three are rare (0.2%).
+    { name: 'searchExperiments "neon frog motif17" (40% match one word, 0.2% two) first 20', target: 100, run: () => analytics.searchExperiments(ALL_PROJECTS, { text: 'neon frog motif17', first: 20 }) },
+    // Later pages: five searches, each from the previous page's cursor.
+    { name: 'searchExperiments "haiku" pages 1 to 5 following cursors (5 searches, 20% match) first 20', target: null, run: () => searchPage(analytics, 'haiku', 5) },
     { name: 'bestExperiments FINAL_LOSS k=10', target: null, run: () => analytics.bestExperiments(ALL_PROJECTS, 'FINAL_LOSS', 10) },
   ];
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);

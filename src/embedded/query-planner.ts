@@ -102,11 +102,15 @@ function chooseBindings(index: SecondaryIndex, bindings: Map<string, string[][]>
   return chosen;
 }
 
-/** Documents an index lookup names, before the filter is applied to them. */
+/** Documents an index lookup names, before the filter is applied to them. Read lazily: a walk in
+ * `_id` order (document-query.ts) needs only their number. */
 interface IndexLookup {
   indexName: string;
   keyPattern: Document;
-  docKeys: Set<string>;
+  /** How many documents it names: exact, or an upper bound where one may be named twice. */
+  count: number;
+  /** Their keys, each once. */
+  docKeys(): Iterable<string>;
 }
 
 /**
@@ -116,17 +120,21 @@ interface IndexLookup {
  * when every branch has one; else a collection scan.
  */
 export function planQuery(collection: Collection, filter: Document, hasCollation = false): QueryPlan {
-  const scan: QueryPlan = { indexName: null, candidates: collection.documents.values(), candidateCount: collection.documents.size, keysExamined: 0 };
+  const documents = collection.documents;
+  const scan: QueryPlan = { indexName: null, candidates: documents.values(), candidateCount: documents.size, keysExamined: 0 };
   if (hasCollation) return scan; // string equality under a collation is not byte equality
   const lookup = indexLookup(collection, filter);
   if (!lookup) return scan;
   // Index order, as with MongoDB's IXSCAN: without a sort no order is promised.
-  const candidates: Document[] = [];
-  for (const docKey of lookup.docKeys) {
-    const doc = collection.documents.get(docKey);
-    if (doc) candidates.push(doc);
-  }
-  return { indexName: lookup.indexName, keyPattern: lookup.keyPattern, candidates, candidateCount: candidates.length, keysExamined: lookup.docKeys.size };
+  const candidates = {
+    *[Symbol.iterator]() {
+      for (const docKey of lookup.docKeys()) {
+        const doc = documents.get(docKey);
+        if (doc) yield doc;
+      }
+    },
+  };
+  return { indexName: lookup.indexName, keyPattern: lookup.keyPattern, candidates, candidateCount: lookup.count, keysExamined: lookup.count };
 }
 
 function indexLookup(collection: Collection, filter: Document): IndexLookup | undefined {
@@ -134,15 +142,31 @@ function indexLookup(collection: Collection, filter: Document): IndexLookup | un
   const idAlternatives = bindings.get('_id')?.filter((ids) => ids.length <= MAX_LOOKUP_KEYS);
   if (idAlternatives && idAlternatives.length > 0) {
     const ids = idAlternatives.reduce((fewest, ids) => (ids.length < fewest.length ? ids : fewest));
-    return { indexName: ID_INDEX_NAME, keyPattern: { _id: 1 }, docKeys: new Set(ids.filter((key) => collection.documents.has(key))) };
+    const present = [...new Set(ids)].filter((key) => collection.documents.has(key));
+    return { indexName: ID_INDEX_NAME, keyPattern: { _id: 1 }, count: present.length, docKeys: () => present };
   }
   let cheapest: IndexLookup | undefined;
   const consider = (lookup: IndexLookup | undefined) => {
-    if (lookup && (!cheapest || lookup.docKeys.size < cheapest.docKeys.size)) cheapest = lookup;
+    if (lookup && (!cheapest || lookup.count < cheapest.count)) cheapest = lookup;
   };
   consider(secondaryIndexLookup(collection, bindings));
   for (const branches of orClauses(filter)) consider(unionOfBranches(collection, branches));
   return cheapest;
+}
+
+/** The keys of several lookups, each once. */
+function distinctKeys(sources: (() => Iterable<string>)[]): () => Iterable<string> {
+  if (sources.length === 1) return sources[0]!;
+  return function* () {
+    const seen = new Set<string>();
+    for (const source of sources) {
+      for (const docKey of source()) {
+        if (seen.has(docKey)) continue;
+        seen.add(docKey);
+        yield docKey;
+      }
+    }
+  };
 }
 
 function secondaryIndexLookup(collection: Collection, bindings: Map<string, string[][]>): IndexLookup | undefined {
@@ -154,33 +178,41 @@ function secondaryIndexLookup(collection: Collection, bindings: Map<string, stri
     if (choice && (!best || choice.cost < best.cost || (choice.cost === best.cost && choice.bound.length > best.bound.length))) best = choice;
   }
   if (!best) return undefined;
-  let docKeys = new Set<string>();
-  for (const combo of best.combos) for (const docKey of best.index.lookup(combo)) docKeys.add(docKey);
-  if (best.bound.length === 1) docKeys = intersectOtherBindings(best, bindings.get(best.index.fields[0]!)!, docKeys);
-  return { indexName: best.index.spec.name, keyPattern: best.index.spec.key, docKeys };
+  const { index } = best;
+  const named = distinctKeys(best.combos.map((combo) => () => index.lookup(combo)));
+  const lookup = { indexName: index.spec.name, keyPattern: index.spec.key };
+  const others = best.bound.length === 1 ? otherValues(best, bindings.get(index.fields[0]!)!) : [];
+  if (others.length === 0) return { ...lookup, count: best.cost, docKeys: named };
+  // Index intersection on the leading field: {$and: [{tags: 'a'}, {tags: 'b'}]} keeps only the
+  // chosen (rarest) value's documents that the other values' entries also hold, so words that
+  // never occur together cost one pass over the rarest one's entries and examine no document.
+  const holders = others.map((values) => values.map((value) => index.lookup([value])));
+  const heldByAll = (docKey: string) => holders.every((sets) => sets.some((set) => set.has(docKey)));
+  let count = 0;
+  for (const docKey of named()) if (heldByAll(docKey)) count++;
+  return {
+    ...lookup,
+    count,
+    *docKeys() {
+      for (const docKey of named()) if (heldByAll(docKey)) yield docKey;
+    },
+  };
+}
+
+/** The leading field's other bound value lists, besides the one the lookup was made with. */
+function otherValues(choice: IndexChoice, alternatives: string[][]): string[][] {
+  return alternatives.filter((values) => values !== choice.bound[0]);
 }
 
 /** `$or`: the union of each branch's lookup, when every branch has one (MongoDB's OR of IXSCANs). */
 function unionOfBranches(collection: Collection, branches: Document[]): IndexLookup | undefined {
   const lookups = branches.map((branch) => indexLookup(collection, branch));
   if (lookups.length === 0 || lookups.some((lookup) => !lookup)) return undefined;
-  const docKeys = new Set<string>();
-  for (const lookup of lookups) for (const docKey of lookup!.docKeys) docKeys.add(docKey);
-  return { indexName: lookups[0]!.indexName, keyPattern: lookups[0]!.keyPattern, docKeys };
-}
-
-/**
- * Index intersection on the leading field: `{$and: [{tags: 'a'}, {tags: 'b'}]}` keeps only the
- * chosen (rarest) word's documents that the other words' index entries also hold, so a search
- * for words that never occur together examines no document at all.
- */
-function intersectOtherBindings(choice: IndexChoice, alternatives: string[][], docKeys: Set<string>): Set<string> {
-  const others = alternatives.filter((values) => values !== choice.bound[0]);
-  if (others.length === 0) return docKeys;
-  const holders = others.map((values) => values.map((value) => choice.index.lookup([value])));
-  const kept = new Set<string>();
-  for (const docKey of docKeys) {
-    if (holders.every((sets) => sets.some((set) => set.has(docKey)))) kept.add(docKey);
-  }
-  return kept;
+  const present = lookups as IndexLookup[];
+  return {
+    indexName: present[0]!.indexName,
+    keyPattern: present[0]!.keyPattern,
+    count: present.reduce((sum, lookup) => sum + lookup.count, 0),
+    docKeys: distinctKeys(present.map((lookup) => () => lookup.docKeys())),
+  };
 }

@@ -8,6 +8,7 @@ import { ALL_PROJECTS, projectsScope } from '../../src/store/scope.ts';
 import { InvalidInputError } from '../../src/store/errors.ts';
 import type { Accumulator, GroupField } from '../../src/store/analytics/analytics-fields.ts';
 import { MIN_RUNS_PER_CONFIG } from '../../src/analytics/config-recommendation.ts';
+import { searchQueryTokens } from '../../src/analytics/search-tokens.ts';
 import { openTestDatabase, type TestDatabase } from './embedded-database.ts';
 import { insertSeededExperiments, seededExperiments } from './seeded-experiments.ts';
 import {
@@ -231,6 +232,26 @@ describe('searchExperiments', () => {
       assert.deepEqual(pages.map((p) => p.id), expected.map((r) => r.id), `page size ${size}`);
       assert.deepEqual(pages.map((p) => p.score), expected.map((r) => r.matched / 2));
     }
+  });
+
+  test('every way a page is found ranks as the reference: tiers of broad, rare and disjoint words, and the scoring pipeline for many words', async () => {
+    // "neon frog": no run holds both, so the top tier is empty; "neon frog motif17": runs with
+    // two of the words are rare; "haiku": one word; "motif17 motif42": rare words; the eight
+    // words are too many for tier filters, so the scoring pipeline ranks them.
+    for (const text of ['neon frog', 'neon frog motif17', 'haiku', 'motif17 motif42', 'neon frog motif17 haiku cyberpunk city rainy alley']) {
+      const expected = referenceSearch(docs, text);
+      assert.ok(expected.length > 20, `${text}: ${expected.length} matches`);
+      const pages = await allPages(text, expected.length > 200 ? 100 : 20); // several pages each
+      assert.deepEqual(pages.map((p) => p.id), expected.map((r) => r.id), text);
+      assert.deepEqual(pages.map((p) => p.score), expected.map((r) => r.matched / searchQueryTokens(text).length), text);
+    }
+  });
+
+  test('a cursor from a search with fewer words is refused, naming after', async () => {
+    const page = await analytics.searchExperiments(ALL_PROJECTS, { text: 'neon frog motif17', first: 2 });
+    assert.equal(page.hits[0]!.matchedWords.length, 2);
+    await assert.rejects(analytics.searchExperiments(ALL_PROJECTS, { text: 'haiku', first: 2, after: page.hits[0]!.cursor }),
+      (err: unknown) => err instanceof InvalidInputError && err.field[0] === 'after' && /other words/.test(err.message));
   });
 
   test('edges: first 0, text without words, unknown words, a bad cursor', async () => {

@@ -17,7 +17,7 @@ import {
 import { buildLossByRankPipeline, type LossByRankGroupDoc, type LossByRankRow } from './loss-by-rank-pipeline.ts';
 import { buildGroupExperimentsPipeline, type ExperimentGroupDoc, type ExperimentGroupRow } from './group-experiments-pipeline.ts';
 import { buildBestExperimentsPipeline, MAX_BEST_K } from './best-experiments-pipeline.ts';
-import { buildAllWordsPipeline, buildSearchExperimentsPipeline, type SearchCursor } from './search-experiments-pipeline.ts';
+import { decodeSearchCursor, ExperimentSearch, type SearchPage } from './experiment-search.ts';
 import { buildRecommendConfigPipeline, buildSimilarRunsMatch } from './recommend-config-pipeline.ts';
 import { searchQueryTokens } from '../../analytics/search-tokens.ts';
 import { alignCurvesByStep } from '../../analytics/curve-alignment.ts';
@@ -37,20 +37,6 @@ export const MAX_COMPARE_POINTS = 2000;
 /** Points read per curve for a diagnosis: enough to see the shape, cheap on any run length. */
 export const DIAGNOSIS_CURVE_POINTS = 400;
 const MAX_RECOMMENDED_CONFIGS = 5;
-
-export interface SearchHit {
-  doc: ExperimentDoc;
-  /** Fraction (0..1] of the query's words the run contains. */
-  score: number;
-  matchedWords: string[];
-  cursor: string;
-}
-
-export interface SearchPage {
-  queryWords: string[];
-  hits: SearchHit[];
-  hasNextPage: boolean;
-}
 
 export interface ComparedCurves {
   key: string;
@@ -77,9 +63,11 @@ export interface ConfigRecommendation {
 export class AnalyticsRepository {
   private readonly experiments: Collection<ExperimentDoc>;
   private readonly metrics: MetricsRepository;
+  private readonly search: ExperimentSearch;
 
   constructor(db: Db) {
     this.experiments = db.collection<ExperimentDoc>(COLLECTIONS.experiments);
+    this.search = new ExperimentSearch(this.experiments);
     this.metrics = new MetricsRepository(db);
   }
 
@@ -127,50 +115,7 @@ export class AnalyticsRepository {
     const words = searchQueryTokens(args.text);
     if (words.length === 0) return { queryWords: [], hits: [], hasNextPage: false };
     const after = args.after == null ? null : decodeSearchCursor(args.after);
-    const match = matchOf(scope, args.filter);
-    // Head of the ranking first: if enough runs contain every word, they are the page.
-    if (after === null || after.score === words.length) {
-      const head = await this.searchAllWordsHead(words, match, first, after);
-      if (head) return head;
-    }
-    return this.searchScored(words, match, first, after);
-  }
-
-  /** The page when `first + 1` runs (after the cursor) contain every word; null otherwise. */
-  private async searchAllWordsHead(words: string[], match: Document, first: number, after: SearchCursor | null): Promise<SearchPage | null> {
-    const complete = await this.aggregate<ExperimentDoc>(buildAllWordsPipeline(words, match, first, after?.id ?? null));
-    if (complete.length <= first) return null;
-    const hits = complete.slice(0, first).map(({ searchTokens: _tokens, ...doc }) => ({
-      doc: doc as ExperimentDoc,
-      score: 1,
-      matchedWords: words,
-      cursor: encodeSearchCursor({ score: words.length, id: doc._id }),
-    }));
-    return { queryWords: words, hits, hasNextPage: true };
-  }
-
-  /** The page from the scoring pipeline, then its documents fetched by id. */
-  private async searchScored(words: string[], match: Document, first: number, after: SearchCursor | null): Promise<SearchPage> {
-    const rows = await this.aggregate<{ _id: ObjectId; searchScore: number; matchedWords: string[] }>(
-      buildSearchExperimentsPipeline(words, match, first, after),
-    );
-    const page = rows.slice(0, first);
-    const docs = page.length === 0 ? [] : await this.experiments
-      .find(allOf(match, { _id: { $in: page.map((r) => r._id) } }), { projection: { searchTokens: 0 } })
-      .toArray();
-    const byId = new Map(docs.map((d) => [d._id.toHexString(), d]));
-    const hits: SearchHit[] = [];
-    for (const row of page) {
-      const doc = byId.get(row._id.toHexString());
-      if (!doc) continue; // deleted between the two reads
-      hits.push({
-        doc,
-        score: row.searchScore / words.length,
-        matchedWords: words.filter((w) => row.matchedWords.includes(w)),
-        cursor: encodeSearchCursor({ score: row.searchScore, id: row._id }),
-      });
-    }
-    return { queryWords: words, hits, hasNextPage: rows.length > first };
+    return this.search.page(words, matchOf(scope, args.filter), first, after);
   }
 
   async recommendConfig(scope: ProjectScope, asked: RecommendationCriteria): Promise<ConfigRecommendation> {
@@ -271,20 +216,4 @@ function requireIntegerIn(field: string, value: unknown, min: number, max: numbe
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new InvalidInputError([field], `${field} must be an integer from ${min} to ${max}, got ${String(value)}.`);
   }
-}
-
-export function encodeSearchCursor(cursor: SearchCursor): string {
-  return Buffer.from(JSON.stringify({ s: cursor.score, id: cursor.id.toHexString() })).toString('base64url');
-}
-
-export function decodeSearchCursor(text: string): SearchCursor {
-  try {
-    const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { s?: unknown; id?: unknown };
-    if (typeof parsed.s === 'number' && Number.isInteger(parsed.s) && typeof parsed.id === 'string' && /^[0-9a-f]{24}$/.test(parsed.id)) {
-      return { score: parsed.s, id: new ObjectId(parsed.id) };
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw new InvalidInputError(['after'], `after ${JSON.stringify(text.slice(0, 40))} is not a cursor returned by searchExperiments.`);
 }

@@ -1,4 +1,6 @@
-// Ranked text search over the `searchTokens` array (see src/analytics/search-tokens.ts).
+// Ranked text search over the `searchTokens` array (see src/analytics/search-tokens.ts): the
+// per-score tier queries that pages are read with, and the scoring pipeline for queries with too
+// many words for tiers. experiment-search.ts puts pages together from them.
 import type { Document, ObjectId } from 'mongodb';
 import { allOf } from './analytics-fields.ts';
 
@@ -45,21 +47,51 @@ export function buildSearchExperimentsPipeline(
   return stages;
 }
 
+/** Most `$all` clauses one tier's filter may list (6 words: up to 35); beyond, the scoring pipeline ranks. */
+export const MAX_TIER_CLAUSES = 40;
+
+/** The k-word subsets of `words`, in order. */
+function subsets(words: readonly string[], k: number): string[][] {
+  if (k === 0) return [[]];
+  const out: string[][] = [];
+  for (let i = 0; i + k <= words.length; i++) {
+    for (const rest of subsets(words.slice(i + 1), k - 1)) out.push([words[i]!, ...rest]);
+  }
+  return out;
+}
+
+function binomial(n: number, k: number): number {
+  if (k < 0 || k > n) return 0;
+  let result = 1;
+  for (let i = 1; i <= k; i++) result = (result * (n - k + i)) / i;
+  return Math.round(result);
+}
+
+/** Runs holding at least `k` of the words (k >= 1). */
+function atLeastWords(words: readonly string[], k: number): Document {
+  if (k === 1) return { searchTokens: { $in: [...words] } };
+  if (k === words.length) return { searchTokens: { $all: [...words] } };
+  return { $or: subsets(words, k).map((subset) => ({ searchTokens: { $all: subset } })) };
+}
+
 /**
- * The shortcut for the head of the ranking: runs that contain every query word, newest
- * first (`_id` below `beforeId` when continuing a page of such runs). When this yields
- * `first + 1` runs the page is made of top-scored runs only and the scoring pipeline is not
- * needed, which is the common case for broad queries. Read-only stages only ($match, $sort,
- * $limit), so MongoDB uses the multikey index and a top-k sort, and no engine has to copy
- * the candidates.
+ * One tier of the ranking: runs holding exactly `score` of the query words, newest first
+ * (`_id` below `beforeId` when continuing a page), at most `limit` of them, whole documents.
+ * Read-only stages that MongoDB answers from the `searchTokens` index (an OR of IXSCANs) or
+ * the `_id` index with a limit, as the embedded engine does. null when the filter would list
+ * more than MAX_TIER_CLAUSES word subsets.
  */
-export function buildAllWordsPipeline(
+export function buildSearchTierPipeline(
   queryTokens: readonly string[],
+  score: number,
   match: Document,
-  first: number,
+  limit: number,
   beforeId: ObjectId | null,
-): Document[] {
-  const clauses: Document[] = [match, ...queryTokens.map((token) => ({ searchTokens: token }))];
+): Document[] | null {
+  const n = queryTokens.length;
+  if (binomial(n, score) + binomial(n, score + 1) > MAX_TIER_CLAUSES) return null;
+  const clauses: Document[] = [match, atLeastWords(queryTokens, score)];
+  if (score < n) clauses.push({ $nor: [atLeastWords(queryTokens, score + 1)] });
   if (beforeId) clauses.push({ _id: { $lt: beforeId } });
-  return [{ $match: allOf(...clauses) }, { $sort: { _id: -1 } }, { $limit: first + 1 }];
+  return [{ $match: allOf(...clauses) }, { $sort: { _id: -1 } }, { $limit: limit }];
 }
