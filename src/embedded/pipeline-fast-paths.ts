@@ -13,10 +13,19 @@ import { compileOperand, type Getter } from './pipeline-operands.ts';
 import { compileAddFields, compileProject, LeaveToMingo } from './pipeline-projection-fast-paths.ts';
 import { compileUnwind } from './pipeline-unwind-fast-path.ts';
 
+interface GroupKey {
+  /** The group's `_id` for a document. */
+  keyOf: Getter;
+  /** The values the key is made of, one getter each (one for a single operand). */
+  parts: Getter[];
+  /** A single operand: a missing value groups with null (compound keys tell them apart). */
+  single: boolean;
+}
+
 /** `_id` of a $group: null/constant, a field path, or a document of field paths. */
-function compileGroupKey(expr: unknown): Getter | undefined {
+function compileGroupKey(expr: unknown): GroupKey | undefined {
   const operand = compileOperand(expr);
-  if (operand) return operand;
+  if (operand) return { keyOf: operand, parts: [operand], single: true };
   if (!expr || typeof expr !== 'object' || Array.isArray(expr) || Object.getPrototypeOf(expr) !== Object.prototype) return undefined;
   const entries = Object.entries(expr as Document);
   if (entries.length === 0 || entries.some(([k]) => k.startsWith('$'))) return undefined;
@@ -26,7 +35,7 @@ function compileGroupKey(expr: unknown): Getter | undefined {
     if (!g) return undefined;
     getters.push([k, g]);
   }
-  return (doc) => {
+  const keyOf = (doc: Document) => {
     const key: Document = {};
     for (const [k, g] of getters) {
       const value = g(doc);
@@ -34,6 +43,12 @@ function compileGroupKey(expr: unknown): Getter | undefined {
     }
     return key;
   };
+  return { keyOf, parts: getters.map(([, g]) => g), single: false };
+}
+
+/** Values a Map tells apart exactly as MongoDB groups them (1 and 1.0, 0 and -0, NaN and NaN alike). */
+function isPrimitiveKeyPart(value: unknown): boolean {
+  return value === null || value === undefined || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 }
 
 interface Accumulator {
@@ -182,10 +197,17 @@ function standardDeviation(values: number[], sampled: boolean): number {
   return Math.sqrt(squares / (values.length - Number(sampled)));
 }
 
-function compileGroup(spec: unknown): ((docs: Document[]) => Document[]) | undefined {
+interface CompiledGroup {
+  /** The top-level fields its operands read (field paths are its only inputs). */
+  reads: string[];
+  /** The group rows of the documents `feed` hands to its visitor; each is read at once, none is kept. */
+  over(feed: (visit: (doc: Document) => void) => void): Document[];
+}
+
+function compileGroup(spec: unknown): CompiledGroup | undefined {
   if (!spec || typeof spec !== 'object' || !('_id' in spec)) return undefined;
-  const keyOf = compileGroupKey((spec as Document)._id);
-  if (!keyOf) return undefined;
+  const key = compileGroupKey((spec as Document)._id);
+  if (!key) return undefined;
   const fields: [string, Accumulator][] = [];
   for (const [name, accumulatorSpec] of Object.entries(spec as Document)) {
     if (name === '_id') continue;
@@ -194,43 +216,68 @@ function compileGroup(spec: unknown): ((docs: Document[]) => Document[]) | undef
     if (!accumulator) return undefined;
     fields.push([name, accumulator]);
   }
-  return (docs) => {
-    const groups = new Map<string, { id: unknown; states: AccumulatorState[] }>();
-    for (const doc of docs) {
+  const { keyOf, parts, single } = key;
+  const last = parts.length - 1;
+  const over = (feed: (visit: (doc: Document) => void) => void): Document[] => {
+    type Group = { id: unknown; states: AccumulatorState[] };
+    const groups: Group[] = [];
+    // Keys of primitive values find their group through one Map per key part, without
+    // building the key; any other key (a date, an array, a document) through the index
+    // encoding of the whole key, which costs several times more per document.
+    const byParts = new Map<unknown, unknown>();
+    const byEncoding = new Map<string, Group>();
+    const create = (doc: Document): Group => {
       const id = keyOf(doc);
-      // A primitive key is its own map key; others go through the index encoding (1 and 1.0 alike).
-      const mapKey = typeof id === 'string' ? `s${id}` : groupMapKey(id);
-      let group = groups.get(mapKey);
-      if (!group) groups.set(mapKey, (group = { id: id ?? null, states: fields.map(newState) }));
+      const group = { id: id ?? null, states: fields.map(newState) };
+      groups.push(group);
+      return group;
+    };
+    const lookUp = (doc: Document): Group => {
+      let level = byParts;
+      for (let p = 0; ; p++) {
+        let value = parts[p](doc);
+        if (!isPrimitiveKeyPart(value)) {
+          const mapKey = encodeIndexValue(keyOf(doc));
+          let group = byEncoding.get(mapKey);
+          if (!group) byEncoding.set(mapKey, (group = create(doc)));
+          return group;
+        }
+        if (single && value === undefined) value = null;
+        if (p === last) {
+          let group = level.get(value) as Group | undefined;
+          if (!group) level.set(value, (group = create(doc)));
+          return group;
+        }
+        let next = level.get(value) as Map<unknown, unknown> | undefined;
+        if (!next) level.set(value, (next = new Map()));
+        level = next;
+      }
+    };
+    feed((doc) => {
+      const group = lookUp(doc);
       for (let i = 0; i < fields.length; i++) fields[i][1].add(group.states[i], doc);
-    }
-    const out: Document[] = [];
-    for (const { id, states } of groups.values()) {
+    });
+    return groups.map(({ id, states }) => {
       const row: Document = { _id: id };
       fields.forEach(([name, accumulator], i) => (row[name] = accumulator.result(states[i])));
-      out.push(row);
-    }
-    return out;
+      return row;
+    });
   };
+  return { reads: topLevelFieldsRead(spec as Document), over };
 }
 
-/**
- * The map key of a group `_id`. A document of strings, finite numbers and nulls (the usual
- * compound key) is spelled out directly, each value tagged with its type and strings with
- * their length so no two keys collide; anything else takes the index encoding, which costs
- * several times more per document.
- */
-function groupMapKey(id: unknown): string {
-  if (id === null || typeof id !== 'object' || Object.getPrototypeOf(id) !== Object.prototype) return encodeIndexValue(id);
-  let key = '\u0000k';
-  for (const field in id as Document) {
-    const value = (id as Document)[field];
-    if (typeof value === 'string') key += `${field.length}:${field}s${value.length}:${value}`;
-    else if (typeof value === 'number' && Number.isFinite(value)) key += `${field.length}:${field}d${value};`;
-    else if (value === null) key += `${field.length}:${field}n`;
-    else return encodeIndexValue(id);
-  }
-  return key;
+/** The top-level field of every field path in a compiled stage's spec. */
+function topLevelFieldsRead(spec: Document): string[] {
+  const fields = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (typeof value === 'string') {
+      if (value.startsWith('$') && !value.startsWith('$$')) fields.add(value.slice(1).split('.')[0]);
+    } else if (value && typeof value === 'object') {
+      for (const v of Object.values(value)) visit(v);
+    }
+  };
+  visit(spec);
+  return [...fields];
 }
 
 /** $sort followed by $limit: keep the best k in a sorted buffer instead of sorting everything. */
@@ -284,7 +331,8 @@ export function runFastStages(input: Document[], stages: Document[]): { docs: Do
     } else if (name === '$group') {
       const group = compileGroup(stage.$group);
       if (!group) break;
-      docs = group(docs);
+      const input = docs;
+      docs = group.over((visit) => input.forEach((doc) => visit(doc)));
       i++;
     } else if (name === '$sort' && stages[i + 1] && '$limit' in stages[i + 1]) {
       const topK = compileTopK(stage.$sort, stages[i + 1].$limit);
@@ -305,8 +353,12 @@ export function runFastStages(input: Document[], stages: Document[]): { docs: Do
     } else if (name === '$unwind') {
       const unwind = compileUnwind(stage.$unwind);
       if (!unwind) break;
-      docs = unwind(docs);
-      i++;
+      // Straight into a compiled $group, the unwound documents are never built: the group
+      // reads each one through a view holding only the fields it reads.
+      const group = stages[i + 1] && '$group' in stages[i + 1] ? compileGroup(stages[i + 1].$group) : undefined;
+      const input = docs;
+      docs = group ? group.over((visit) => unwind.each(input, group.reads, visit)) : unwind.all(input);
+      i += group ? 2 : 1;
     } else if (name === '$limit' && typeof stage.$limit === 'number' && Number.isInteger(stage.$limit) && stage.$limit > 0) {
       docs = docs.slice(0, stage.$limit);
       i++;

@@ -23,6 +23,8 @@ function sampleDocuments(count: number): Document[] {
     doc.when = new Date(1_700_000_000_000 + (i % 50) * 1000);
     doc.name = `run-${(i * 7919) % count}`;
     // Search tokens: words with repeats, an empty list, null, or none at all.
+    // Attempts: an array of documents (unwound, then grouped by a path inside the elements).
+    if (i % 4 !== 3) doc.attempts = Array.from({ length: i % 4 }, (_, k) => ({ lr: [0.1, 0.01][k % 2], ok: (i + k) % 3 === 0 }));
     if (i % 10 === 0) doc.tokens = null;
     else if (i % 9 !== 0) doc.tokens = i % 31 === 0 ? [] : Array.from({ length: 1 + (i % 5) }, (_, k) => ['ukiyo', '富士山', 'cat', 'a', 'b'][(i * (k + 3)) % 5]);
     return doc;
@@ -38,6 +40,10 @@ const pipelines: Document[][] = [
   [{ $group: { _id: { r: '$rank', s: '$status' }, names: { $push: '$name' }, ranks: { $addToSet: '$config.rank' } } }],
   [{ $group: { _id: null, avg: { $avg: '$loss' }, statuses: { $addToSet: '$status' } } }],
   [{ $group: { _id: { score: '$score', s: '$status', when: '$when' }, n: { $sum: 1 } } }],
+  [{ $group: { _id: { score: '$score', s: '$status' }, n: { $sum: 1 } } }],
+  [{ $group: { _id: '$score', n: { $sum: 1 } } }],
+  // Keys of primitives (null tokens) and of arrays mixed: groups come out in first-seen order.
+  [{ $match: { tokens: { $exists: true } } }, { $group: { _id: { r: '$rank', t: '$tokens', s: '$score' }, n: { $sum: 1 } } }],
   [{ $group: { _id: { lr: '$config.lr', s: '$status', name: '$name' }, n: { $sum: 1 } } }, { $group: { _id: '$n', groups: { $sum: 1 } } }],
   [{ $group: { _id: '$status', losses: { $push: '$loss' }, first: { $first: '$loss' }, last: { $last: '$config.lr' }, seen: { $addToSet: '$loss' } } }],
   [{ $group: { _id: '$missingField', n: { $sum: 1 }, weighted: { $sum: 0.1 } } }],
@@ -78,6 +84,11 @@ const pipelines: Document[][] = [
     { $sort: { _id: 1 } },
   ],
   [{ $unwind: '$tokens' }, { $group: { _id: { rank: '$rank', token: '$tokens' }, n: { $sum: 1 }, losses: { $push: '$loss' } } }, { $sort: { '_id.rank': 1, '_id.token': -1 } }],
+  // Straight into $group: the group reads the index, the emptied field, nested element paths, and no field at all.
+  [{ $unwind: { path: '$tokens', includeArrayIndex: 'at', preserveNullAndEmptyArrays: true } }, { $group: { _id: '$at', n: { $sum: 1 }, tokens: { $push: '$tokens' }, names: { $addToSet: '$status' } } }, { $sort: { _id: 1 } }],
+  [{ $unwind: '$attempts' }, { $group: { _id: { lr: '$attempts.lr', ok: '$attempts.ok' }, n: { $sum: 1 }, avg: { $avg: '$loss' }, first: { $first: '$name' }, last: { $last: '$attempts' } } }, { $sort: { '_id.lr': 1, '_id.ok': 1 } }],
+  [{ $unwind: { path: '$attempts', preserveNullAndEmptyArrays: true } }, { $group: { _id: null, n: { $count: {} }, attempts: { $push: '$attempts' } } }],
+  [{ $unwind: { path: '$config', includeArrayIndex: 'i' } }, { $group: { _id: '$config.lr', n: { $sum: 1 }, i: { $addToSet: '$i' } } }, { $sort: { _id: 1 } }],
 ];
 
 /** mingo on a copy: its $unwind edits the documents it reads, which would hide differences. */
