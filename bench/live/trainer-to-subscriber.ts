@@ -5,6 +5,8 @@
 // two set-ups in one run: `memory` (one server runs the job and serves the subscribers) and
 // `redis` (replica A runs the job and publishes into Redis; the subscribers are on replica
 // B; both over one embedded engine of their own, and the Redis at REDIS_URL or 127.0.0.1:6379).
+// The redis set-up also prints the Redis hop alone: one RedisPubSub publishing, another
+// receiving, 1,000 events one at a time (what Redis adds, without the WebSocket fan-out).
 //
 //   npm run bench:live [-- --subscribers 200 --rounds 3 --steps 300 --delay-ms 50 --only memory|redis]
 import { spawn } from 'node:child_process';
@@ -13,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEmbeddedMongo } from '../../src/embedded/index.ts';
+import { RedisPubSub } from '../../src/jobs/redis-pubsub.ts';
 import { createServer, type CreateServerOptions, type RunningServer } from '../../src/server/create-server.ts';
 
 const { values: args } = parseArgs({ options: { subscribers: { type: 'string', default: '200' }, rounds: { type: 'string', default: '3' }, steps: { type: 'string', default: '300' }, 'delay-ms': { type: 'string', default: '50' }, only: { type: 'string' } } });
@@ -57,6 +60,26 @@ async function measure(label: string, runs: RunningServer, serves: RunningServer
   return `${label.padEnd(6)} trainer step -> ${args.subscribers} subscribers: median p50 ${median(p50s)} ms, median p99 ${median(p99s)} ms (p99 of rounds: ${p99s.join(', ')})`;
 }
 
+/** Publish -> receive between two RedisPubSub instances, one event in flight at a time. */
+async function redisHop(url: string, channelPrefix: string): Promise<string> {
+  const publisher = await RedisPubSub.connect({ url, channelPrefix });
+  const receiver = await RedisPubSub.connect({ url, channelPrefix });
+  const events = receiver.subscribe<{ sentAt: number }>('hop');
+  await events.ready;
+  const latencies: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    publisher.publish('hop', { sentAt: performance.now(), step: i, loss: 1.5, time: new Date() });
+    const { value } = await events.next();
+    latencies.push(performance.now() - value.sentAt);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await events.return!();
+  await publisher.close();
+  await receiver.close();
+  latencies.sort((a, b) => a - b);
+  return `redis hop alone (publish -> other instance's subscriber, 1,000 events): p50 ${latencies[500]!.toFixed(2)} ms, p99 ${latencies[990]!.toFixed(2)} ms`;
+}
+
 const summaries: string[] = [];
 try {
   if (args.only !== 'redis') {
@@ -70,6 +93,7 @@ try {
   if (args.only !== 'memory') {
     const engine = await startEmbeddedMongo({ dataDir: path.join(dir, 'redis', 'db'), port: 0, quiet: true });
     const pubsub = { kind: 'redis', url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', channelPrefix: `bench-live-${process.pid}:` };
+    summaries.push(await redisHop(pubsub.url, pubsub.channelPrefix));
     const replicaA = await createServer({ ...serverOptions('a'), mongoUri: engine.uri, pubsub });
     const replicaB = await createServer({ ...serverOptions('b'), mongoUri: engine.uri, pubsub });
     try {
