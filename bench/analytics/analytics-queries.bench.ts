@@ -87,6 +87,8 @@ try {
     { name: 'searchExperiments "neon frog" (40% match one word, none both) first 20', target: 100, run: () => analytics.searchExperiments(ALL_PROJECTS, { text: 'neon frog', first: 20 }) },
     // Two broad words and a rare one: runs with two of the three are rare (0.2%).
     { name: 'searchExperiments "neon frog motif17" (40% match one word, 0.2% two) first 20', target: 100, run: () => analytics.searchExperiments(ALL_PROJECTS, { text: 'neon frog motif17', first: 20 }) },
+    // Eight words: too many for per-score tiers, so the scoring pipeline ranks every candidate.
+    { name: 'searchExperiments "neon frog motif17 haiku cyberpunk city rainy alley" (8 words, scoring pipeline, 40% match) first 20', target: 100, run: () => analytics.searchExperiments(ALL_PROJECTS, { text: 'neon frog motif17 haiku cyberpunk city rainy alley', first: 20 }) },
     // Later pages: five searches, each from the previous page's cursor.
     { name: 'searchExperiments "haiku" pages 1 to 5 following cursors (5 searches, 20% match) first 20', target: null, run: () => searchPage(analytics, 'haiku', 5) },
     { name: 'bestExperiments FINAL_LOSS k=10', target: null, run: () => analytics.bestExperiments(ALL_PROJECTS, 'FINAL_LOSS', 10) },

@@ -28,7 +28,7 @@ function isPlainObject(value: unknown): value is Document {
 }
 
 /** A BSON ObjectId (by its type tag: the driver's and the engine's classes may differ). */
-function isObjectId(value: unknown): value is ObjectId {
+export function isObjectId(value: unknown): value is ObjectId {
   return value !== null && typeof value === 'object' && (value as { _bsontype?: unknown })._bsontype === 'ObjectId';
 }
 

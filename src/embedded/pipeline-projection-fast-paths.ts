@@ -54,17 +54,21 @@ function compileExpression(expr: unknown): Getter | undefined {
       if (!Array.isArray(arg) || arg.length !== 2) return undefined;
       const [getFirst, getSecond] = arg.map(compileExpression);
       if (!getFirst || !getSecond) return undefined;
+      // A literal array of strings (the query's words) becomes its set once, not per document.
+      const constant = Array.isArray(arg[1]) && arg[1].every((v: unknown) => typeof v === 'string') ? new Set<string>(arg[1] as string[]) : undefined;
       return (doc) => {
         const first = getFirst(doc);
-        const second = getSecond(doc);
+        const second = constant ? arg[1] : getSecond(doc);
         if (isNil(first) || isNil(second)) return null;
         if (!Array.isArray(first) || !Array.isArray(second)) throw new LeaveToMingo();
         if (first.length === 0 || second.length === 0) return [];
         // Strings only: their equality is JavaScript's. mingo's order: the first array's, deduplicated.
-        const wanted = new Set<string>();
-        for (const v of second) {
-          if (typeof v !== 'string') throw new LeaveToMingo();
-          wanted.add(v);
+        const wanted = constant ?? new Set<string>();
+        if (!constant) {
+          for (const v of second) {
+            if (typeof v !== 'string') throw new LeaveToMingo();
+            wanted.add(v);
+          }
         }
         const out: string[] = [];
         const taken = new Set<string>();

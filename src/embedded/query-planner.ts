@@ -5,6 +5,9 @@ import type { Document } from 'bson';
 import { Collection, ID_INDEX_NAME, type SecondaryIndex } from './collection.ts';
 import { encodeIndexValue, isIndexableEqualityValue } from './index-key.ts';
 
+/** An index lookup naming more than this share of the documents loses to a collection scan. */
+const MAX_INDEXED_SHARE = 0.5;
+
 /** Enough $in combinations to be worth an index; beyond it the scan is as good. */
 const MAX_LOOKUP_KEYS = 10_000;
 
@@ -124,7 +127,8 @@ export function planQuery(collection: Collection, filter: Document, hasCollation
   const scan: QueryPlan = { indexName: null, candidates: documents.values(), candidateCount: documents.size, keysExamined: 0 };
   if (hasCollation) return scan; // string equality under a collation is not byte equality
   const lookup = indexLookup(collection, filter);
-  if (!lookup) return scan;
+  // Naming most of the collection, the index costs more than reading it in order.
+  if (!lookup || lookup.count > documents.size * MAX_INDEXED_SHARE) return scan;
   // Index order, as with MongoDB's IXSCAN: without a sort no order is promised.
   const candidates = {
     *[Symbol.iterator]() {

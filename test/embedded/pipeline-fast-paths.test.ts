@@ -3,7 +3,7 @@
 // data (except $unwind of an empty string or document, where they follow MongoDB).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Document } from 'bson';
+import { ObjectId, type Document } from 'bson';
 import { Aggregator } from 'mingo';
 import { runFastStages } from '../../src/embedded/pipeline-fast-paths.ts';
 import { openMongoUnderTest } from './mongo-under-test.ts';
@@ -137,6 +137,22 @@ describe('pipeline fast paths agree with mingo', () => {
       { _id: 1, v: '' }, { _id: 2, v: {} }, { _id: 3 }, { _id: 4, v: null }, { _id: 5 }, { _id: 6, v: {} }, { _id: 6, v: '' },
     ]);
     assert.deepEqual(input[2], { _id: 3, v: [] }, 'the input documents are left as they were');
+  });
+
+  it('orders ObjectIds, dates and numbers in a top-k as BSON does (ties to the next key), other types through mingo', () => {
+    const rows = Array.from({ length: 400 }, (_, i) => ({
+      _id: i,
+      // Repeated ids and times, a string among the ObjectIds (BSON puts strings before them).
+      ref: i % 29 === 0 ? `ref-${i}` : ObjectId.createFromTime(1_700_000_000 + ((i * 37) % 150)),
+      when: new Date(1_700_000_000_000 + ((i * 13) % 40) * 1000),
+    }));
+    const rank = (r: (typeof rows)[number]) => (typeof r.ref === 'string' ? `0${r.ref}` : `1${r.ref.toHexString()}`);
+    const byRefDescending = [...rows].sort((a, b) => rank(b).localeCompare(rank(a)) || a.when.getTime() - b.when.getTime() || a._id - b._id);
+    const top = runFastStages(rows, [{ $sort: { ref: -1, when: 1, _id: 1 } }, { $limit: 60 }]);
+    assert.equal(top.rest.length, 0);
+    assert.deepEqual(top.docs.map((r) => r._id), byRefDescending.slice(0, 60).map((r) => r._id));
+    const bottom = runFastStages(rows, [{ $sort: { ref: 1, when: -1, _id: -1 } }, { $limit: 30 }]);
+    assert.deepEqual(bottom.docs.map((r) => r._id), [...byRefDescending].reverse().slice(0, 30).map((r) => r._id));
   });
 
   it('leaves a sort on array values to mingo', () => {

@@ -60,23 +60,17 @@ export class ExperimentSearch {
   /** The page from the scoring pipeline (every candidate scored in the database), then its documents fetched by id. */
   private async scoredPage(words: string[], match: Document, first: number, after: SearchCursor | null): Promise<SearchPage> {
     const rows = await this.experiments
-      .aggregate<{ _id: ObjectId; searchScore: number; matchedWords: string[] }>(buildSearchExperimentsPipeline(words, match, first, after))
+      .aggregate<{ _id: ObjectId; searchScore: number }>(buildSearchExperimentsPipeline(words, match, first, after))
       .toArray();
-    const ranked = rows.map((row) => ({ id: row._id, score: row.searchScore, matchedWords: words.filter((w) => row.matchedWords.includes(w)) }));
-    return this.pageOf(words, await this.fetchRanked(ranked.slice(0, first), match), first, ranked.length > first);
-  }
-
-  /** The page's documents, in ranking order (a run deleted since it was ranked is left out). */
-  private async fetchRanked(ranked: Ranked[], match: Document): Promise<{ doc: ExperimentDoc; ranked: Ranked }[]> {
-    if (ranked.length === 0) return [];
-    const docs = await this.experiments
-      .find(allOf(match, { _id: { $in: ranked.map((r) => r.id) } }), { projection: { searchTokens: 0 } })
-      .toArray();
+    const page = rows.slice(0, first);
+    const docs = page.length === 0 ? [] : await this.experiments.find(allOf(match, { _id: { $in: page.map((r) => r._id) } })).toArray();
     const byId = new Map(docs.map((d) => [d._id.toHexString(), d]));
-    return ranked.flatMap((r) => {
-      const doc = byId.get(r.id.toHexString());
-      return doc ? [{ doc, ranked: r }] : [];
+    // In ranking order; a run deleted since it was ranked is left out.
+    const entries = page.flatMap((row) => {
+      const doc = byId.get(row._id.toHexString());
+      return doc ? [{ doc, ranked: { ...rankedOf(doc, words), score: row.searchScore } }] : [];
     });
+    return this.pageOf(words, entries, first, rows.length > first);
   }
 
   private pageOf(words: string[], entries: { doc: ExperimentDoc; ranked: Ranked }[], first: number, hasNextPage = entries.length > first): SearchPage {

@@ -14,11 +14,11 @@ export interface SearchCursor {
  * The ids of runs whose tokens contain any query word, best first: score = how many
  * distinct query words the run contains; ties newest first (_id descending). `first + 1`
  * rows come back so the caller can tell whether another page follows; each row is
- * `{ _id, searchScore, matchedWords }` and the caller fetches the page's documents by id.
+ * `{ _id, searchScore }` and the caller fetches the page's documents by id.
  *
- * The `$in` over the multikey index on `searchTokens` narrows to candidate runs, and the
- * early `$project` keeps only the tokens, so ranking never carries whole documents through
- * the sort (on MongoDB and on the embedded engine alike).
+ * The `$in` over the multikey index on `searchTokens` narrows to candidate runs, and one
+ * `$project` reduces each to its id and score, so ranking never carries whole documents
+ * through the sort (on MongoDB and on the embedded engine alike).
  */
 export function buildSearchExperimentsPipeline(
   queryTokens: readonly string[],
@@ -29,9 +29,7 @@ export function buildSearchExperimentsPipeline(
   const tokens = [...queryTokens];
   const stages: Document[] = [
     { $match: allOf(match, { searchTokens: { $in: tokens } }) },
-    { $project: { _id: 1, searchTokens: 1 } },
-    { $addFields: { matchedWords: { $setIntersection: [{ $ifNull: ['$searchTokens', []] }, tokens] } } },
-    { $project: { _id: 1, matchedWords: 1, searchScore: { $size: '$matchedWords' } } },
+    { $project: { searchScore: { $size: { $setIntersection: [{ $ifNull: ['$searchTokens', []] }, tokens] } } } },
   ];
   if (after) {
     stages.push({
@@ -47,8 +45,8 @@ export function buildSearchExperimentsPipeline(
   return stages;
 }
 
-/** Most `$all` clauses one tier's filter may list (6 words: up to 35); beyond, the scoring pipeline ranks. */
-export const MAX_TIER_CLAUSES = 40;
+/** Most `$all` clauses one tier's filter may list (7 words: up to 70); beyond, the scoring pipeline ranks. */
+export const MAX_TIER_CLAUSES = 100;
 
 /** The k-word subsets of `words`, in order. */
 function subsets(words: readonly string[], k: number): string[][] {
