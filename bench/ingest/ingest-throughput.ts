@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import yaml from 'js-yaml';
-import { ObjectId } from 'mongodb';
+import { ObjectId, type Db } from 'mongodb';
 import { startEmbeddedMongo } from '../../src/embedded/index.ts';
 import { connectDatabase } from '../../src/store/connection.ts';
 import { MetricsRepository } from '../../src/store/metrics.ts';
@@ -51,7 +51,22 @@ const TRAINER_STEPS = Number(args['trainer-steps']);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 
-async function measureIngest(metrics: MetricsRepository, records: RunRecords): Promise<void> {
+/** Runs `use` against an embedded engine of its own, in this process (as `npm start` runs it), with durable acks. */
+async function withDatabase(name: string, use: (db: Db) => Promise<void>): Promise<void> {
+  const engine = await startEmbeddedMongo({ dataDir: path.join(dir, name), port: 0, quiet: true });
+  const connection = await connectDatabase({ uri: engine.uri });
+  try {
+    await use(connection.db);
+  } finally {
+    await connection.close();
+    await engine.stop();
+  }
+}
+
+async function measureIngest(db: Db): Promise<void> {
+  const metrics = new MetricsRepository(db);
+  const records = new RunRecords(db);
+  await metrics.ensureIndexes();
   // (1) An event log of STEPS step events (4 metric points each), as the trainer writes it.
   const logFile = path.join(dir, 'events.jsonl');
   const lines: string[] = [];
@@ -164,7 +179,7 @@ const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const signedPercent = (ratio: number) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`;
 
 /** (2) The tiny config at `threads` trainer threads, standalone vs. through the job runner; step time from the trainer's own clock. */
-async function compareStepTimes(threads: number): Promise<void> {
+async function compareStepTimes(db: Db, threads: number): Promise<void> {
   const base = yaml.load(readFileSync(path.join(repoRoot, 'configs', 'tiny-style.yaml'), 'utf8')) as Record<string, unknown>;
   const config: Record<string, unknown> = {
     ...base,
@@ -240,19 +255,15 @@ async function compareStepTimes(threads: number): Promise<void> {
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-ingest-'));
-const engine = await startEmbeddedMongo({ dataDir: path.join(dir, 'db'), port: 0, quiet: true });
-const connection = await connectDatabase({ uri: engine.uri });
-const db = connection.db;
 try {
-  const metrics = new MetricsRepository(db);
-  const records = new RunRecords(db);
-  await metrics.ensureIndexes();
-  if (!args['skip-ingest']) await measureIngest(metrics, records);
+  if (!args['skip-ingest']) await withDatabase('ingest', measureIngest);
+  // A fresh engine: the million points of (1) would otherwise sit in this process's heap, and
+  // every major garbage collection during the trainer runs would charge them to the registry.
   if (!args['skip-trainer']) {
-    for (const threads of args.threads!.split(',').map(Number)) await compareStepTimes(threads);
+    await withDatabase('trainer', async (db) => {
+      for (const threads of args.threads!.split(',').map(Number)) await compareStepTimes(db, threads);
+    });
   }
 } finally {
-  await connection.close();
-  await engine.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -16,16 +16,19 @@ export interface LogLine {
 }
 
 const READ_CHUNK_BYTES = 1 << 20;
+const EMPTY = Buffer.alloc(0);
 
 export class EventLogTail {
   private offset: number;
-  private remainder = Buffer.alloc(0);
+  private remainder = EMPTY;
   private chunk: Buffer | null = null;
   private fd: number | null = null;
   private watcher: FSWatcher | null = null;
   private poll: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
   private changed = true;
+  /** Whether the last `readLines` reached the end of the file (false: more is waiting). */
+  caughtUp = true;
 
   constructor(
     readonly file: string,
@@ -85,10 +88,15 @@ export class EventLogTail {
   /** Reading restarts at `offset` (after a failed commit: the uncommitted lines are read again). */
   rewind(offset: number): void {
     this.offset = offset;
-    this.remainder = Buffer.alloc(0);
+    this.remainder = EMPTY;
   }
 
-  /** The complete lines written since the last read. A partial last line waits for its newline. */
+  /**
+   * The complete lines of the next chunk (up to 1 MiB) written since the last read; a
+   * partial last line waits for its newline. `caughtUp` then tells whether the read reached
+   * the end of the file: a backlog is read chunk by chunk, so that neither memory nor one
+   * synchronous stretch grows with it.
+   */
   readLines(): LogLine[] {
     if (this.fd === null) {
       try {
@@ -102,20 +110,18 @@ export class EventLogTail {
     const lines: LogLine[] = [];
     // One read buffer for the tail's life: a fresh 1 MiB per wake-up (one per trainer step) costs more than the step's parsing.
     const chunk = (this.chunk ??= Buffer.allocUnsafe(READ_CHUNK_BYTES));
-    for (;;) {
-      const bytesRead = readSync(this.fd, chunk, 0, READ_CHUNK_BYTES, this.offset + this.remainder.length);
-      if (bytesRead === 0) break;
-      const data = this.remainder.length > 0 ? Buffer.concat([this.remainder, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
-      let start = 0;
-      for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
-        const endOffset = this.offset + nl + 1;
-        lines.push({ text: data.toString('utf8', start, nl), endOffset });
-        start = nl + 1;
-      }
-      this.offset += start;
-      this.remainder = Buffer.from(data.subarray(start));
-      if (bytesRead < READ_CHUNK_BYTES) break;
+    const bytesRead = readSync(this.fd, chunk, 0, READ_CHUNK_BYTES, this.offset + this.remainder.length);
+    this.caughtUp = bytesRead < READ_CHUNK_BYTES;
+    if (bytesRead === 0) return lines;
+    const data = this.remainder.length > 0 ? Buffer.concat([this.remainder, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+    let start = 0;
+    for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
+      const endOffset = this.offset + nl + 1;
+      lines.push({ text: data.toString('utf8', start, nl), endOffset });
+      start = nl + 1;
     }
+    this.offset += start;
+    this.remainder = start === data.length ? EMPTY : Buffer.from(data.subarray(start));
     return lines;
   }
 

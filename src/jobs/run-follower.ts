@@ -2,6 +2,7 @@
 // line is committed. When the database is unreachable, training goes on (the process only
 // writes its log file); the follower drops what it had not committed, waits, and reads the
 // log again from the last committed offset, so each event is stored exactly once.
+import { setImmediate } from 'node:timers/promises';
 import { parseEventLine } from './event-protocol.ts';
 import type { EventLogTail } from './event-log-tail.ts';
 import type { RunIngest } from './run-ingest.ts';
@@ -69,8 +70,9 @@ export class RunFollower {
               this.commit(await ingest.flush());
             }
           }
-          if (ingest.isDue() || (exitedBeforeRead && lines.length === 0)) this.commit(await ingest.flush());
-          if (exitedBeforeRead && lines.length === 0) return;
+          const atEnd = exitedBeforeRead && lines.length === 0 && tail.caughtUp;
+          if (ingest.isDue() || atEnd) this.commit(await ingest.flush());
+          if (atEnd) return;
           this.failures = 0;
         } catch (err) {
           this.failures++;
@@ -81,10 +83,12 @@ export class RunFollower {
           await this.backOff(retryInMs);
           continue;
         }
-        // Once the process has exited, read on at once to the end of the log. Otherwise wait
-        // for the log to grow; the tail's poll also wakes this loop, so buffered points are
-        // flushed at most a poll after they are due.
-        if (!this.processExited) await tail.waitForChange();
+        // A backlog is read on at once, letting other work in between chunks; so is the rest
+        // of the log once the process has exited. Otherwise wait for the log to grow; the
+        // tail's poll also wakes this loop, so buffered points are flushed at most a poll
+        // after they are due.
+        if (!tail.caughtUp) await setImmediate();
+        else if (!this.processExited) await tail.waitForChange();
       }
     } finally {
       tail.close();

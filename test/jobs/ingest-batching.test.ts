@@ -94,17 +94,24 @@ test('a registry killed (SIGKILL) between publishing steps and storing them: the
   assert.deepEqual(buckets.map((b) => b.count), [40]);
 });
 
-test('buffered points are stored once due although the log stops growing (the tail polls)', async () => {
+/** A running experiment, an event log holding `contents`, and a follower of it (not started). */
+async function followerOf(contents: string, { flushIntervalMs = 5000, pollMs = 200 } = {}) {
   const h = await database();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lora-follow-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const id = new ObjectId();
   await insertRunningExperiment(h, id);
   const eventLog = path.join(dir, 'events.jsonl');
-  writeFileSync(eventLog, '');
+  writeFileSync(eventLog, contents);
+  const records = new RunRecords(h.db);
   const metrics = new MetricsRepository(h.db);
-  const ingest = new RunIngest({ experimentId: id, project: 'jobs-test', records: new RunRecords(h.db), metrics, pubsub: new InMemoryPubSub(), flushIntervalMs: 50, status: () => 'RUNNING' });
-  const follower = new RunFollower({ tail: new EventLogTail(eventLog, 0), ingest, committedOffset: 0, pollMs: 20 });
+  const ingest = new RunIngest({ experimentId: id, project: 'jobs-test', records, metrics, pubsub: new InMemoryPubSub(), flushIntervalMs, status: () => 'RUNNING' });
+  const follower = new RunFollower({ tail: new EventLogTail(eventLog, 0), ingest, committedOffset: 0, pollMs });
+  return { id, eventLog, records, metrics, follower };
+}
+
+test('buffered points are stored once due although the log stops growing (the tail polls)', async () => {
+  const { id, eventLog, records, metrics, follower } = await followerOf('', { flushIntervalMs: 50, pollMs: 20 });
   const following = follower.run();
   cleanups.push(async () => {
     follower.abort();
@@ -115,5 +122,14 @@ test('buffered points are stored once due although the log stops growing (the ta
   const size = statSync(eventLog).size;
   while (follower.offset < size) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual((await metrics.readSeries(id, 'loss')).map((p) => p.step), range(1, 5));
-  assert.equal((await new RunRecords(h.db).find(id))?.eventLogOffset, size);
+  assert.equal((await records.find(id))?.eventLogOffset, size);
+});
+
+test('a backlog of several read chunks is stored exactly once, lines across chunk boundaries included', async () => {
+  const { id, eventLog, metrics, follower } = await followerOf(stepLines(1, 25_000));
+  assert.ok(statSync(eventLog).size > 2.5 * (1 << 20), 'the log spans three 1 MiB chunks');
+  follower.processHasExited();
+  await follower.run();
+  assert.equal(follower.offset, statSync(eventLog).size);
+  assert.deepEqual((await metrics.readSeries(id, 'loss')).map((p) => p.step), range(1, 25_000));
 });
