@@ -71,7 +71,8 @@ export class RunFollower {
             }
           }
           const atEnd = exitedBeforeRead && lines.length === 0 && tail.caughtUp;
-          if (ingest.isDue() || atEnd) this.commit(await ingest.flush());
+          // A backlog is stored in batches as large as isFull allows (fewer, larger writes).
+          if ((tail.caughtUp && ingest.isDue()) || atEnd) this.commit(await ingest.flush());
           if (atEnd) return;
           this.failures = 0;
         } catch (err) {

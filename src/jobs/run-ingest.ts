@@ -87,7 +87,7 @@ export class RunIngest {
     return this.pendingCount >= this.opts.flushPoints * 4;
   }
 
-  /** Checked after each read: a backlog read in one go is written as one batch (fewer, larger writes). */
+  /** Checked once reading has caught up with the log: a backlog is written in batches as large as isFull allows (fewer, larger writes). */
   isDue(now = Date.now()): boolean {
     return this.pendingCount >= this.opts.flushPoints || (this.pendingCount > 0 && now - this.pendingSince >= this.opts.flushIntervalMs);
   }
