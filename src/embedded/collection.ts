@@ -17,16 +17,37 @@ export interface IndexSpec {
 }
 
 /** A secondary index: for each key prefix of its fields, the documents holding that prefix. */
+const EMPTY: ReadonlySet<string> = new Set();
+
+function holdersAsSet(holders: string | Set<string> | undefined): ReadonlySet<string> {
+  if (holders === undefined) return EMPTY;
+  return typeof holders === 'string' ? new Set([holders]) : holders;
+}
+
 export class SecondaryIndex {
   readonly spec: IndexSpec;
   readonly fields: string[];
-  /** `${prefixLength}#${encoded values}` -> docKeys. Prefixes let {a:1,b:1} answer queries on `a` alone. */
-  private readonly entries = new Map<string, Set<string>>();
+  /**
+   * Entry (see entriesOf) -> the docKey holding it, or the set of them once there are several:
+   * most entries of a registry's indexes name one document ({name: 1, _id: 1}, createdAt), and
+   * a Set for each would be most of the engine's memory and start-up time.
+   */
+  private readonly entries = new Map<string, string | Set<string>>();
   private readonly matchesPartialFilter?: (doc: Document) => boolean;
+
+  /**
+   * The leading fields equality lookups can bind. Fields from `_id` on are left out (unless the
+   * index is unique, whose check needs full keys): a query binding `_id` is answered through
+   * `_id` itself, and {x: 1, _id: 1} (there for MongoDB's sorted paging) would otherwise file
+   * every document under an entry of its own.
+   */
+  readonly lookupFields: string[];
 
   constructor(spec: IndexSpec, matchesPartialFilter?: (doc: Document) => boolean) {
     this.spec = spec;
     this.fields = Object.keys(spec.key);
+    const idAt = this.fields.indexOf('_id');
+    this.lookupFields = spec.unique || idAt < 0 ? this.fields : this.fields.slice(0, idAt);
     this.matchesPartialFilter = matchesPartialFilter;
   }
 
@@ -35,12 +56,19 @@ export class SecondaryIndex {
    * documents without the field, which no non-null equality matches. A partial index cannot.
    */
   get answersEqualityLookups(): boolean {
-    return !this.spec.partialFilterExpression;
+    return !this.spec.partialFilterExpression && this.lookupFields.length > 0;
   }
 
   /** Full-length keys of a document (the cartesian product over multikey fields); empty when the index skips it. */
   keysOf(doc: Document): string[] {
     if (this.matchesPartialFilter && !this.matchesPartialFilter(doc)) return [];
+    if (this.fields.length === 1) {
+      // The common case, without the product: one key per distinct value.
+      const values = valuesAtPath(doc, this.fields[0]!);
+      if (this.spec.sparse && values.length === 1 && values[0] == null) return [];
+      if (values.length === 1) return [encodeIndexValue(values[0])];
+      return [...new Set(values.map(encodeIndexValue))];
+    }
     const perField = this.fields.map((field) => valuesAtPath(doc, field));
     if (this.spec.sparse && perField.every((values) => values.length === 1 && values[0] == null)) return [];
     let keys = [''];
@@ -51,43 +79,54 @@ export class SecondaryIndex {
     return keys;
   }
 
-  private *prefixEntries(fullKey: string): Generator<string> {
+  /**
+   * The entries a full key is filed under: for a single-field index the key itself; for a
+   * compound one every prefix of its lookup fields, `${length}#${values}`, so {a:1,b:1} answers
+   * queries on `a` alone.
+   */
+  private entriesOf(fullKey: string): string[] {
+    if (this.fields.length === 1) return [fullKey];
     const parts = fullKey.split('|');
-    for (let length = 1; length <= parts.length; length++) yield `${length}#${parts.slice(0, length).join('|')}`;
+    const entries: string[] = [];
+    for (let length = 1; length <= this.lookupFields.length; length++) entries.push(`${length}#${parts.slice(0, length).join('|')}`);
+    return entries;
   }
 
   add(docKey: string, keys: string[]): void {
     for (const key of keys) {
-      for (const entry of this.fields.length === 1 ? [`1#${key}`] : this.prefixEntries(key)) {
-        let holders = this.entries.get(entry);
-        if (!holders) this.entries.set(entry, (holders = new Set()));
-        holders.add(docKey);
+      for (const entry of this.entriesOf(key)) {
+        const holders = this.entries.get(entry);
+        if (holders === undefined) this.entries.set(entry, docKey);
+        else if (typeof holders !== 'string') holders.add(docKey);
+        else if (holders !== docKey) this.entries.set(entry, new Set([holders, docKey]));
       }
     }
   }
 
   delete(docKey: string, keys: string[]): void {
     for (const key of keys) {
-      for (const entry of this.fields.length === 1 ? [`1#${key}`] : this.prefixEntries(key)) {
+      for (const entry of this.entriesOf(key)) {
         const holders = this.entries.get(entry);
-        if (!holders) continue;
-        holders.delete(docKey);
-        if (holders.size === 0) this.entries.delete(entry);
+        if (holders === docKey) {
+          this.entries.delete(entry);
+        } else if (holders !== undefined && typeof holders !== 'string') {
+          holders.delete(docKey);
+          if (holders.size === 1) this.entries.set(entry, holders.values().next().value!);
+        }
       }
     }
   }
 
   /** docKeys whose first `encodedValues.length` fields equal the given encoded values. */
   lookup(encodedValues: string[]): ReadonlySet<string> {
-    return this.entries.get(`${encodedValues.length}#${encodedValues.join('|')}`) ?? new Set();
+    const entry = this.fields.length === 1 ? encodedValues[0]! : `${encodedValues.length}#${encodedValues.join('|')}`;
+    return holdersAsSet(this.entries.get(entry));
   }
 
   /** The docKey of another document already holding one of these keys, if any. */
   conflictingHolder(docKey: string, keys: string[]): string | undefined {
-    const prefix = `${this.fields.length}#`;
     for (const key of keys) {
-      const holders = this.entries.get(prefix + key);
-      if (!holders) continue;
+      const holders = holdersAsSet(this.entries.get(this.fields.length === 1 ? key : `${this.fields.length}#${key}`));
       for (const holder of holders) if (holder !== docKey) return holder;
     }
     return undefined;

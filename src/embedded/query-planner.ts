@@ -89,7 +89,7 @@ interface IndexChoice {
 function chooseBindings(index: SecondaryIndex, bindings: Map<string, string[][]>): IndexChoice | undefined {
   let chosen: IndexChoice | undefined;
   const bound: string[][] = [];
-  for (const field of index.fields) {
+  for (const field of index.lookupFields) {
     let cheapest: { values: string[]; choice: IndexChoice } | undefined;
     for (const values of bindings.get(field) ?? []) {
       const combos = cartesian([...bound, values]);

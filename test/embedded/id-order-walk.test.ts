@@ -122,6 +122,20 @@ describe('sorted walks over _id and index intersection', () => {
     }
   });
 
+  it('answers lookups on the fields before _id in an index like {n: 1, _id: 1}', async () => {
+    const coll = mongo.db.collection<AnyDocument>('runs');
+    await coll.createIndex({ n: 1, _id: 1 });
+    const [one] = await coll.find({ n: 7 }).toArray();
+    assert.equal(one.n, 7);
+    assert.deepEqual((await coll.find({ n: 7, _id: one._id }).toArray()).map((d) => d.n), [7]);
+    assert.deepEqual(await coll.find({ n: 7, _id: new ObjectId() }).toArray(), []);
+    if (!mongo.external) {
+      const explained = await coll.find({ n: 7 }).explain('executionStats');
+      assert.equal(explained.executionStats.totalDocsExamined, 1);
+      assert.equal(explained.queryPlanner.winningPlan.inputStage.indexName, 'n_1__id_1');
+    }
+  });
+
   it('sorts non-ObjectId _ids correctly (they take the general path)', async () => {
     const coll = mongo.db.collection<AnyDocument>('mixed');
     await coll.insertMany([{ _id: 10, k: 1 }, { _id: 9, k: 1 }, { _id: 'b', k: 1 }, { _id: new ObjectId(), k: 1 }, { _id: 100, k: 2 }]);
