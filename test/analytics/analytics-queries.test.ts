@@ -236,10 +236,10 @@ describe('searchExperiments', () => {
 
   test('every way a page is found ranks as the reference: tiers of broad, rare and disjoint words, and the scoring pipeline for many words', async () => {
     // "neon frog": no run holds both, so the top tier is empty; "neon frog motif17": runs with
-    // two of the words are rare; "haiku": one word; "motif17 motif42": rare words; with eight
-    // words the middle tiers (3 or 4 of 8) are too many subsets, so the scoring pipeline ranks
+    // two of the words are rare; "haiku": one word; "motif17 motif42": rare words; with ten
+    // words the middle tiers (4 to 6 of 10) are too many subsets, so the scoring pipeline ranks
     // the pages that reach them.
-    for (const text of ['neon frog', 'neon frog motif17', 'haiku', 'motif17 motif42', 'neon frog motif17 haiku cyberpunk city rainy alley']) {
+    for (const text of ['neon frog', 'neon frog motif17', 'haiku', 'motif17 motif42', 'neon frog motif17 haiku cyberpunk city rainy alley pond jumps']) {
       const expected = referenceSearch(docs, text);
       assert.ok(expected.length > 20, `${text}: ${expected.length} matches`);
       const pages = await allPages(text, expected.length > 200 ? 100 : 20); // several pages each

@@ -45,8 +45,12 @@ export function buildSearchExperimentsPipeline(
   return stages;
 }
 
-/** Most `$all` clauses one tier's filter may list (7 words: up to 70); beyond, the scoring pipeline ranks. */
-export const MAX_TIER_CLAUSES = 100;
+/**
+ * Most `$all` clauses one tier's filter may list: every tier of a 9-word query fits (at most
+ * 126 + 126); from 10 words the middle tiers do not, and the scoring pipeline ranks those pages.
+ * Each clause costs the database one index intersection, far less than scoring every candidate.
+ */
+export const MAX_TIER_CLAUSES = 300;
 
 /** The k-word subsets of `words`, in order. */
 function subsets(words: readonly string[], k: number): string[][] {
