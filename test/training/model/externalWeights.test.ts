@@ -45,10 +45,21 @@ describe('model files with external weights', () => {
   });
 
   it('createSession leaves no temporary files behind', async () => {
-    const before = readdirSync(tmpdir()).filter((f) => f.startsWith('lora-registry-onnx-'));
-    const { session } = await createSession(gemmGraph(seededRandom(5)), 'gemm', { threads: 1 });
-    const after = readdirSync(tmpdir()).filter((f) => f.startsWith('lora-registry-onnx-'));
-    assert.deepEqual(after.filter((f) => !before.includes(f)), []);
+    // A private temp dir: other test files' trainers create (and remove) their own model dirs
+    // in the shared one while this runs.
+    const privateTmp = mkdtempSync(join(tmpdir(), 'external-weights-tmp-'));
+    const savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = privateTmp;
+    let session: ort.InferenceSession;
+    try {
+      ({ session } = await createSession(gemmGraph(seededRandom(5)), 'gemm', { threads: 1 }));
+      assert.equal(tmpdir(), privateTmp, 'os.tmpdir() follows TMPDIR');
+      assert.deepEqual(readdirSync(privateTmp), []);
+    } finally {
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
+      rmSync(privateTmp, { recursive: true, force: true });
+    }
     const out = await session.run({ a: new ort.Tensor('float32', new Float32Array(128).fill(1), [2, 64]) });
     assert.equal((out.y.data as Float32Array).length, 140);
     await session.release();
