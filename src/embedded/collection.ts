@@ -19,6 +19,14 @@ export interface IndexSpec {
 /** A secondary index: for each key prefix of its fields, the documents holding that prefix. */
 const EMPTY: ReadonlySet<string> = new Set();
 
+/**
+ * A compound key's values are joined with `|`; inside a value, `\` and `|` are escaped so the
+ * joined key stays unambiguous ({a: 'x|sy', b: 'z'} and {a: 'x', b: 'y|sz'} never share one).
+ */
+function escapeKeyPart(encoded: string): string {
+  return encoded.includes('|') || encoded.includes('\\') ? encoded.replace(/\\/g, '\\\\').replace(/\|/g, '\\!') : encoded;
+}
+
 function holdersAsSet(holders: string | Set<string> | undefined): ReadonlySet<string> {
   if (holders === undefined) return EMPTY;
   return typeof holders === 'string' ? new Set([holders]) : holders;
@@ -74,7 +82,8 @@ export class SecondaryIndex {
     let keys = [''];
     for (const values of perField) {
       const encoded = [...new Set(values.map(encodeIndexValue))];
-      keys = keys.flatMap((prefix) => encoded.map((e) => (prefix ? `${prefix}|${e}` : e)));
+      // Encoded values are never empty, so an empty prefix means the first field.
+      keys = keys.flatMap((prefix) => encoded.map((e) => (prefix ? `${prefix}|${escapeKeyPart(e)}` : escapeKeyPart(e))));
     }
     return keys;
   }
@@ -119,7 +128,7 @@ export class SecondaryIndex {
 
   /** docKeys whose first `encodedValues.length` fields equal the given encoded values. */
   lookup(encodedValues: string[]): ReadonlySet<string> {
-    const entry = this.fields.length === 1 ? encodedValues[0]! : `${encodedValues.length}#${encodedValues.join('|')}`;
+    const entry = this.fields.length === 1 ? encodedValues[0]! : `${encodedValues.length}#${encodedValues.map(escapeKeyPart).join('|')}`;
     return holdersAsSet(this.entries.get(entry));
   }
 

@@ -93,6 +93,20 @@ describe('indexes', () => {
     assert.deepEqual(await coll.find({ sku: { $in: ['sku-5', 'sku-7', 'nope'] } }, { projection: { _id: 0, plain: 1 } }).sort({ plain: 1 }).toArray(), [{ plain: 5 }, { plain: 7 }]);
   });
 
+  it('keeps compound unique keys apart when a value contains the engine\'s key separator', async () => {
+    const coll = mongo.db.collection<AnyDocument>('separators');
+    await coll.createIndex({ a: 1, b: 1 }, { unique: true });
+    // Spelled naively, both would be the key "sx|sy|sz".
+    await coll.insertOne({ a: 'x|sy', b: 'z' });
+    await coll.insertOne({ a: 'x', b: 'y|sz' });
+    await coll.insertOne({ a: 'x\\', b: '|' });
+    await coll.insertOne({ a: 'x\\|', b: '' });
+    await assert.rejects(coll.insertOne({ a: 'x|sy', b: 'z' }), (err: { code?: number }) => err.code === 11000);
+    assert.deepEqual((await coll.find({ a: 'x', b: 'y|sz' }).toArray()).map((d) => d.b), ['y|sz']);
+    assert.deepEqual((await coll.find({ a: 'x|sy' }).toArray()).map((d) => d.b), ['z']);
+    assert.equal(await coll.countDocuments({ a: 'x\\' }), 1);
+  });
+
   it('expires documents through a TTL index', async () => {
     const coll = mongo.db.collection<AnyDocument>('sessions');
     await coll.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 });
