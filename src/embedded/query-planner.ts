@@ -1,6 +1,8 @@
-// Picks the documents a filter must look at: equality (or $in) on _id or on the leading fields
-// of an index answers from the index; anything else scans the collection. The full filter is
-// still applied to every candidate, so the index only narrows, never decides.
+// Picks the documents a filter must look at: equality ($eq, $in, $all, a plain value) on _id or
+// on the leading fields of an index answers from the index, choosing by how many documents each
+// lookup names (and intersecting several values of one field); an $or reads the union of its
+// branches' lookups; anything else, or a lookup naming most of the collection, scans. The full
+// filter is still applied to every candidate, so the index only narrows, never decides.
 import type { Document } from 'bson';
 import { Collection, ID_INDEX_NAME, type SecondaryIndex } from './collection.ts';
 import { encodeIndexValue, isIndexableEqualityValue } from './index-key.ts';
