@@ -1,7 +1,7 @@
 // `lora-registry db`: run the embedded MongoDB-wire engine as its own process and print its URI.
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { startEmbeddedMongo } from '../../embedded/index.ts';
+import { parseCommandLine } from '../command-line.ts';
 
 export const summary = 'run the embedded MongoDB-wire engine (development and test database) and print its mongodb:// URI';
 
@@ -16,27 +16,8 @@ protocol, and prints its mongodb:// URI. Production uses MongoDB through MONGODB
   --quiet        no log lines`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'data-dir': { type: 'string' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    console.error(`lora-registry db: ${(err as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const values = parseCommandLine(argv, { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, quiet: { type: 'boolean' } }, usage, 'lora-registry db');
+  if (typeof values === 'number') return values;
   const port = values.port === undefined ? 27017 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(`lora-registry db: --port must be an integer from 0 to 65535, got "${values.port}"`);

@@ -1,11 +1,11 @@
 // `lora-registry generate --adapter DIR --prompt TEXT`: continue a prompt with a base model
 // plus a PEFT LoRA adapter (greedy by default, or temperature / top-k sampling).
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadBaseModel } from '../../training/baseModel.ts';
 import { generate } from '../../training/generation.ts';
 import { readPeftAdapter, checkAdapterShapes } from '../../training/peft.ts';
 import { loraTensorShapes } from '../../training/model/index.ts';
+import { parseCommandLine } from '../command-line.ts';
 
 export const summary = 'Generate text from a base model with a LoRA adapter';
 
@@ -21,23 +21,11 @@ const usage = `Usage: lora-registry generate --prompt TEXT [--adapter DIR] [--ba
   --threads N           onnxruntime threads`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        adapter: { type: 'string' }, 'base-model': { type: 'string' }, prompt: { type: 'string' }, 'max-new-tokens': { type: 'string', default: '40' },
-        temperature: { type: 'string', default: '0' }, 'top-k': { type: 'string', default: '0' }, seed: { type: 'string', default: '0' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const values = parseCommandLine(argv, {
+    adapter: { type: 'string' }, 'base-model': { type: 'string' }, prompt: { type: 'string' }, 'max-new-tokens': { type: 'string', default: '40' },
+    temperature: { type: 'string', default: '0' }, 'top-k': { type: 'string', default: '0' }, seed: { type: 'string', default: '0' }, threads: { type: 'string' },
+  }, usage);
+  if (typeof values === 'number') return values;
   const numbers: Record<string, number> = {};
   for (const [key, min] of [['max-new-tokens', 1], ['temperature', 0], ['top-k', 0], ['seed', 0], ['threads', 1]] as const) {
     if (values[key] === undefined) continue;

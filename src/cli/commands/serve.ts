@@ -1,8 +1,8 @@
 // `lora-registry serve [--port N] [--config FILE]`: the API on one port until SIGINT/SIGTERM.
-import { parseArgs } from 'node:util';
 import { createServer } from '../../server/create-server.ts';
 import { loadServerConfig, parsePort } from '../../server/config.ts';
 import { drainOnSignal } from '../drain-on-signal.ts';
+import { parseCommandLine } from '../command-line.ts';
 
 export const summary = 'Serve the GraphQL API (HTTP + WebSocket at /graphql, /healthz) on PORT (default 4000).';
 
@@ -16,21 +16,8 @@ DATA_DIR (default ./data), WORKSPACE_DIR (default ./runs), PUBSUB (memory or red
 replicas share subscriptions through Redis), REDIS_URL (default redis://127.0.0.1:6379).`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { port?: string; config?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { port: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-    }));
-  } catch (err) {
-    console.error(`lora-registry serve: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseCommandLine(argv, { port: { type: 'string' }, config: { type: 'string' } }, USAGE, 'lora-registry serve');
+  if (typeof values === 'number') return values;
   const config = loadServerConfig({ file: values.config });
   if (values.port !== undefined) config.port = parsePort('--port', values.port);
 

@@ -4,12 +4,12 @@
 // there (the job runner reads this); the event shapes are `TrainerEvent` in
 // src/training/events.ts. Exit status: 0 after `done`, 1 after `failed`, 2 on usage errors.
 // SIGINT/SIGTERM stop the run after the current step with a CANCELLED failure.
-import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../../training/config/loadConfig.ts';
 import type { TrainerEvent } from '../../training/events.ts';
 import { train } from '../../training/trainer.ts';
 import { classifyError } from '../../training/trainingError.ts';
 import { formatDuration, progressBar, stepSummary } from '../progress/progressLine.ts';
+import { parseCommandLine } from '../command-line.ts';
 
 export const summary = 'Fine-tune a GPT-2-family model with LoRA from a YAML config';
 
@@ -41,27 +41,18 @@ function describe(event: TrainerEvent): string | null {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({ args: argv, options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if (args.values.help) {
-    console.log(usage);
-    return 0;
-  }
-  if (!args.values.config) {
+  const values = parseCommandLine(argv, { config: { type: 'string' }, json: { type: 'boolean', default: false } }, usage);
+  if (typeof values === 'number') return values;
+  if (!values.config) {
     console.error(`--config is required\n\n${usage}`);
     return 2;
   }
-  const json = args.values.json === true;
+  const json = values.json === true;
   const emit = (event: TrainerEvent) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
   let loaded;
   try {
-    loaded = loadConfigFile(args.values.config);
+    loaded = loadConfigFile(values.config);
   } catch (err) {
     const failed: TrainerEvent = { type: 'failed', time: new Date().toISOString(), step: null, error: { type: classifyError(err), message: (err as Error).message } };
     if (json) emit(failed);

@@ -3,7 +3,6 @@
 // jobs.queue bullmq fill, trains them here, and stores and publishes their progress like the
 // API's own runner would. Runs until SIGINT/SIGTERM.
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseExternalRunners } from '../../jobs/external-runners.ts';
 import { jobQueueSettingsFrom } from '../../jobs/job-queue-settings.ts';
 import { maxConcurrentRunsFrom, type JobsSettings } from '../../jobs/jobs-service.ts';
@@ -13,6 +12,7 @@ import { startTrainingWorker } from '../../jobs/training-worker.ts';
 import { loadServerConfig } from '../../server/config.ts';
 import { connectDatabase } from '../../store/connection.ts';
 import { drainOnSignal } from '../drain-on-signal.ts';
+import { parseCommandLine } from '../command-line.ts';
 
 export const summary = 'Train runs from the BullMQ queue that API servers with JOB_QUEUE=bullmq fill (scale-out).';
 
@@ -27,21 +27,8 @@ redis://127.0.0.1:6379), WORKSPACE_DIR (runs' files; the same path the API serve
 MAX_CONCURRENT_RUNS. The worker always uses Redis pub/sub and the BullMQ queue.`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { config?: string; concurrency?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { config: { type: 'string' }, concurrency: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-    }));
-  } catch (err) {
-    console.error(`lora-registry worker: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseCommandLine(argv, { config: { type: 'string' }, concurrency: { type: 'string' } }, USAGE, 'lora-registry worker');
+  if (typeof values === 'number') return values;
   const config = loadServerConfig({ file: values.config });
   if (!config.mongoUri) {
     console.error('lora-registry worker: MONGODB_URI (or mongoUri in the config) is required: the database the API servers use. For development, `lora-registry db` runs the embedded engine as its own server.');
