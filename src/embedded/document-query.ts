@@ -55,7 +55,7 @@ export function selectDocuments(collection: Collection | undefined, filter: Docu
 }
 
 /** The _id direction of a sort on `_id` alone (1 or -1), else 0. */
-function idSortDirection(sort: Document | undefined): 1 | -1 | 0 {
+export function idSortDirection(sort: Document | undefined): 1 | -1 | 0 {
   if (!sort) return 0;
   const keys = Object.keys(sort);
   if (keys.length !== 1 || keys[0] !== '_id') return 0;

@@ -7,7 +7,7 @@ import { optionalArray, optionalDocument, optionalNumber } from '../command-argu
 import { CommandError, ErrorCodes, LocationCodes, commandErrorFrom } from '../command-error.ts';
 import { validateCollectionName } from '../catalog.ts';
 import { cloneValue } from '../document-clone.ts';
-import { selectDocuments, type Selection } from '../document-query.ts';
+import { idSortDirection, selectDocuments, type Selection } from '../document-query.ts';
 import { queryOptions } from '../mingo-options.ts';
 import { runFastStages } from '../pipeline-fast-paths.ts';
 import { rewritePipeline } from '../pipeline-rewrites.ts';
@@ -52,9 +52,9 @@ function readsOnly(pipeline: Document[]): boolean {
 function idSortAndLimitAfter(stages: Document[]): { sort: Document; limit: number } | undefined {
   const sort = stages[1]?.$sort as Document | undefined;
   const limit = stages[2]?.$limit;
-  if (!sort || Object.keys(sort).length !== 1 || (sort._id !== 1 && sort._id !== -1)) return undefined;
+  if (idSortDirection(sort) === 0) return undefined;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit <= 0) return undefined;
-  return { sort, limit };
+  return { sort: sort!, limit };
 }
 
 export interface PipelineRun {
