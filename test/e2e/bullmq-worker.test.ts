@@ -15,7 +15,7 @@ import yaml from 'js-yaml';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/embedded/index.ts';
 import { gqlData, startTestServer, type TestServer } from '../server/harness.ts';
 import { TEST_REDIS_URL, uniquePrefix } from '../jobs/redis-fixture.ts';
-import { collectProgress, E2E_JOBS, LAUNCH, range, REPO_ROOT, stepsOf, tinyConfigYaml, waitForStatus, wsClient } from './training-client.ts';
+import { collectProgress, E2E_JOBS, followUntil, LAUNCH, range, REPO_ROOT, stepsOf, tinyConfigYaml, waitForStatus, wsClient } from './training-client.ts';
 
 const prefix = uniquePrefix('bullmq');
 const queueName = prefix.replace(/:$/, '').replace(/[^\w.-]/g, '-');
@@ -101,12 +101,7 @@ test('a worker process trains the launched run; the API subscriber follows it to
 test('cancelTraining on the API stops the run on the worker with a checkpoint where it stopped', { timeout: 180_000 }, async () => {
   const { launchTraining } = await gqlData(server.url, LAUNCH, { input: { name: 'cancel-on-worker', project: 'scale', configYaml: tinyConfigYaml({ max_steps: 400 }) } });
   const id: string = launchTraining.id;
-  const client = wsClient(server.wsUrl);
-  try {
-    await collectProgress(client, id, (e) => e.kind === 'STEP' && e.step! >= 3).done;
-  } finally {
-    await client.dispose();
-  }
+  await followUntil(server.wsUrl, id, (e) => e.kind === 'STEP' && e.step! >= 3);
   const { cancelTraining } = await gqlData(server.url, /* GraphQL */ `mutation ($id: ID!) { cancelTraining(id: $id) { id status } }`, { id });
   assert.equal(cancelTraining.status, 'RUNNING', 'it runs on the worker until it stops');
   const cancelled = await waitForStatus(server.url, id, ['CANCELLED', 'FAILED', 'COMPLETED'], 120_000);
@@ -122,12 +117,7 @@ test('cancelTraining on the API stops the run on the worker with a checkpoint wh
 test('a worker killed mid-run: another worker takes the stalled job over and completes the run from its checkpoint', { timeout: 180_000 }, async () => {
   const { launchTraining } = await gqlData(server.url, LAUNCH, { input: { name: 'worker-dies', project: 'scale', configYaml: tinyConfigYaml({ max_steps: 30 }) } });
   const id: string = launchTraining.id;
-  const client = wsClient(server.wsUrl);
-  try {
-    await collectProgress(client, id, (e) => e.kind === 'CHECKPOINT' && e.step === 10).done;
-  } finally {
-    await client.dispose();
-  }
+  await followUntil(server.wsUrl, id, (e) => e.kind === 'CHECKPOINT' && e.step === 10);
   const killed = new Promise((r) => worker.once('exit', r));
   worker.kill('SIGKILL');
   await killed;
@@ -143,12 +133,7 @@ test('a worker killed mid-run: another worker takes the stalled job over and com
 test('a worker stopped with SIGTERM: its run checkpoints and ends INTERRUPTED; resumeTraining hands it to the next worker', { timeout: 180_000 }, async () => {
   const { launchTraining } = await gqlData(server.url, LAUNCH, { input: { name: 'worker-stops', project: 'scale', configYaml: tinyConfigYaml({ max_steps: 30 }) } });
   const id: string = launchTraining.id;
-  const client = wsClient(server.wsUrl);
-  try {
-    await collectProgress(client, id, (e) => e.kind === 'STEP' && e.step! >= 3).done;
-  } finally {
-    await client.dispose();
-  }
+  await followUntil(server.wsUrl, id, (e) => e.kind === 'STEP' && e.step! >= 3);
   const exited = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
   worker.kill('SIGTERM');
   assert.equal(await exited, 0, workerOutput);

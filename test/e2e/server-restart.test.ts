@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { gqlData } from '../server/harness.ts';
-import { collectProgress, E2E_JOBS, LAUNCH, range, REPO_ROOT, stepsOf, tinyConfigYaml, waitForStatus, wsClient } from './training-client.ts';
+import { E2E_JOBS, followUntil, LAUNCH, range, REPO_ROOT, stepsOf, tinyConfigYaml, waitForStatus } from './training-client.ts';
 
 let dir: string;
 let configFile: string;
@@ -55,12 +55,7 @@ test('SIGKILL of the server mid-run: INTERRUPTED after restart, then resumed to 
   const first = await startServerProcess();
   const { launchTraining } = await gqlData(first.url, LAUNCH, { input: { name: 'survivor', project: 'e2e', configYaml: tinyConfigYaml({ max_steps: 40 }) } });
   const id: string = launchTraining.id;
-  const client = wsClient(first.wsUrl);
-  try {
-    await collectProgress(client, id, (e) => e.kind === 'STEP' && e.step! >= 25).done;
-  } finally {
-    await client.dispose();
-  }
+  await followUntil(first.wsUrl, id, (e) => e.kind === 'STEP' && e.step! >= 25);
   process.kill(-first.child.pid!, 'SIGKILL');
   await exited(first.child);
 

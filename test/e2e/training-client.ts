@@ -97,6 +97,16 @@ export function collectProgress(client: Client, id: string, until: (e: ProgressE
   return { events, done };
 }
 
+/** Follows a run over a WebSocket of its own until `until` says stop, then closes it. */
+export async function followUntil(wsUrl: string, id: string, until: (e: ProgressEvent, all: ProgressEvent[]) => boolean): Promise<ProgressEvent[]> {
+  const client = wsClient(wsUrl);
+  try {
+    return await collectProgress(client, id, until).done;
+  } finally {
+    await client.dispose();
+  }
+}
+
 export async function waitForStatus(url: string, id: string, statuses: string[], timeoutMs = 60_000): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
