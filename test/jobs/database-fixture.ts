@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/embedded/index.ts';
+import { MetricsRepository } from '../../src/store/metrics.ts';
 
 export interface TestDatabase {
   db: Db;
@@ -31,4 +32,12 @@ export async function startTestDatabase(): Promise<TestDatabase> {
     },
   };
   return database;
+}
+
+/** A fresh database with the metric store's indexes, and the metrics repository over it. */
+export async function startMetricsDatabase(): Promise<{ database: TestDatabase; metrics: MetricsRepository }> {
+  const database = await startTestDatabase();
+  const metrics = new MetricsRepository(database.db);
+  await metrics.ensureIndexes();
+  return { database, metrics };
 }

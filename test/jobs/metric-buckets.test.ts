@@ -4,16 +4,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ObjectId } from 'mongodb';
 import { METRIC_BUCKET_SIZE, type MetricBucketDoc } from '../../src/store/documents.ts';
-import { MetricsRepository, metricBucketId, type MetricPointInput } from '../../src/store/metrics.ts';
-import { startTestDatabase, type TestDatabase } from './database-fixture.ts';
+import { metricBucketId, type MetricPointInput, type MetricsRepository } from '../../src/store/metrics.ts';
+import { startMetricsDatabase, type TestDatabase } from './database-fixture.ts';
 
 let database: TestDatabase;
 let metrics: MetricsRepository;
 
 before(async () => {
-  database = await startTestDatabase();
-  metrics = new MetricsRepository(database.db);
-  await metrics.ensureIndexes();
+  ({ database, metrics } = await startMetricsDatabase());
 });
 
 after(async () => {

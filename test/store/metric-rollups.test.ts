@@ -6,17 +6,15 @@ import assert from 'node:assert/strict';
 import { ObjectId } from 'mongodb';
 import { METRIC_BUCKET_SIZE } from '../../src/store/documents.ts';
 import { METRIC_ROLLUP_GROUP_SIZE, metricRollupId } from '../../src/store/metric-rollups.ts';
-import { MetricsRepository, type MetricPointInput } from '../../src/store/metrics.ts';
+import type { MetricPointInput, MetricsRepository } from '../../src/store/metrics.ts';
 import type { CurvePoint } from '../../src/store/metrics-downsampling.ts';
-import { startTestDatabase, type TestDatabase } from '../jobs/database-fixture.ts';
+import { startMetricsDatabase, type TestDatabase } from '../jobs/database-fixture.ts';
 
 let database: TestDatabase;
 let metrics: MetricsRepository;
 
 before(async () => {
-  database = await startTestDatabase();
-  metrics = new MetricsRepository(database.db);
-  await metrics.ensureIndexes();
+  ({ database, metrics } = await startMetricsDatabase());
 });
 
 after(async () => {
