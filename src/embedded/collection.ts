@@ -128,15 +128,28 @@ export class SecondaryIndex {
 
   /** docKeys whose first `encodedValues.length` fields equal the given encoded values. */
   lookup(encodedValues: string[]): ReadonlySet<string> {
-    const entry = this.fields.length === 1 ? encodedValues[0]! : `${encodedValues.length}#${encodedValues.map(escapeKeyPart).join('|')}`;
-    return holdersAsSet(this.entries.get(entry));
+    return holdersAsSet(this.entries.get(this.entryOf(encodedValues)));
+  }
+
+  /** How many documents `lookup` would name, without building a set for a single one. */
+  count(encodedValues: string[]): number {
+    const holders = this.entries.get(this.entryOf(encodedValues));
+    return holders === undefined ? 0 : typeof holders === 'string' ? 1 : holders.size;
+  }
+
+  private entryOf(encodedValues: string[]): string {
+    return this.fields.length === 1 ? encodedValues[0]! : `${encodedValues.length}#${encodedValues.map(escapeKeyPart).join('|')}`;
   }
 
   /** The docKey of another document already holding one of these keys, if any. */
   conflictingHolder(docKey: string, keys: string[]): string | undefined {
     for (const key of keys) {
-      const holders = holdersAsSet(this.entries.get(this.fields.length === 1 ? key : `${this.fields.length}#${key}`));
-      for (const holder of holders) if (holder !== docKey) return holder;
+      const holders = this.entries.get(this.fields.length === 1 ? key : `${this.fields.length}#${key}`);
+      if (typeof holders === 'string') {
+        if (holders !== docKey) return holders;
+      } else if (holders) {
+        for (const holder of holders) if (holder !== docKey) return holder;
+      }
     }
     return undefined;
   }

@@ -97,7 +97,7 @@ function chooseBindings(index: SecondaryIndex, bindings: Map<string, string[][]>
       const combos = cartesian([...bound, values]);
       if (combos.length === 0) continue;
       let cost = 0;
-      for (const combo of combos) cost += index.lookup(combo).size;
+      for (const combo of combos) cost += index.count(combo);
       if (!cheapest || cost < cheapest.choice.cost) cheapest = { values, choice: { index, combos, cost, bound: [...bound, values] } };
     }
     if (!cheapest) break;
